@@ -1,0 +1,1 @@
+"""Shared domain types, settings, errors and the SQL table store."""
