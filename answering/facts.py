@@ -1,0 +1,138 @@
+"""Figures the narrative states: a number after an item, a change against last year, a share, a reason."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.models import ChunkHit
+from retrieval.vocab import canonical, normalise
+
+_SENT = re.compile(r"[^。！？；\n]+[。！？；]?")
+_NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
+_MONEY = re.compile(_NUM + r"\s*(万元|亿元|元)")
+_CHANGE = re.compile(r"(增加|减少|增长|下降|上升|降低|持平)\s*了?\s*" + _NUM + r"\s*(万元|元|%)")
+_PCT = re.compile(r"占[^，。；%]{0,20}?" + _NUM + r"\s*%")
+_REASON = re.compile(r"(?:主要原因(?:是|为)?[:：]?|原因主要(?:是|为)[:：]?|原因(?:是|为)[:：]?|主要是由于|主要由于)(.+?)(?:[。；]|$)")
+
+
+@dataclass
+class Fact:
+    chunk: ChunkHit
+    sentence: str
+    values: list[tuple[Decimal, str, str]]  # (value, unit, text as printed)
+    score: float
+    extra: str = ""
+
+
+def sentences(chunk: ChunkHit) -> list[str]:
+    return [s.strip() for s in _SENT.findall(chunk.chunk.text) if s.strip()]
+
+
+def _find(sent: str, item: str) -> int:
+    """Position right after the item in the sentence (canonical), -1 when absent."""
+    pos = canonical(sent).find(item)
+    return -1 if pos < 0 else pos + len(item)
+
+
+def _positions(sent: str, item: str) -> list[int]:
+    c = canonical(sent)
+    return [m.end() for m in re.finditer(re.escape(item), c)] if item else []
+
+
+def _dec(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None) -> Fact | None:
+    """The first amount (or count with `unit_word`) stated right after the item, across chunks."""
+    item = canonical(item)
+    if len(item) < 2:
+        return None
+    pattern = re.compile(_NUM + r"\s*(" + re.escape(unit_word) + ")") if unit_word else _MONEY
+    best: Fact | None = None
+    for ch in chunks:
+        for sent in sentences(ch):
+            c = canonical(sent)
+            for end in _positions(sent, item):
+                m = pattern.search(c, end)
+                if m and m.start() - end <= 14 and not _CHANGE.match(c, max(0, m.start() - 3)):
+                    gap = m.start() - end
+                    score = 100 - gap
+                    if best is None or score > best.score:
+                        best = Fact(ch, sent, [(_dec(m.group(1)), m.group(2), m.group(1))], score)
+    return best
+
+
+def change_of(chunks: list[ChunkHit], item: str) -> Fact | None:
+    """Amount and percent of a change against last year stated for the item."""
+    item = canonical(item)
+    best: Fact | None = None
+    for ch in chunks:
+        for sent in sentences(ch):
+            c = canonical(sent)
+            for end in _positions(sent, item):
+                found: list[tuple[Decimal, str, str]] = []
+                for m in _CHANGE.finditer(c, end):
+                    if m.start() - end > 40 or len(found) >= 2:
+                        break
+                    sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
+                    if any(u == m.group(3) for _, u, _ in found):
+                        break
+                    found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
+                if found:
+                    score = 50 + 10 * len(found) - (c.find(item) / 100)
+                    if best is None or score > best.score:
+                        best = Fact(ch, sent, found, score)
+    return best
+
+
+def share_of(chunks: list[ChunkHit], item: str, whole: str | None) -> Fact | None:
+    """A percentage the text states for the item ("基本支出145.97万元，占58.10%")."""
+    item = canonical(item)
+    best: Fact | None = None
+    for ch in chunks:
+        for sent in sentences(ch):
+            c = canonical(sent)
+            for end in _positions(sent, item):
+                m = _PCT.search(c, end)
+                if not m or m.start() - end > 25:
+                    continue
+                score = 100 - (m.start() - end)
+                if whole and canonical(whole) in c[end:m.end()]:
+                    score += 20
+                if best is None or score > best.score:
+                    best = Fact(ch, sent, [(_dec(m.group(1)), "%", m.group(1) + "%")], score)
+    return best
+
+
+def reason_for(chunks: list[ChunkHit], item: str, question: str) -> Fact | None:
+    """The sentence giving the reason of a change, best matching the item."""
+    item = canonical(item) if item else ""
+    qchars = set(canonical(question))
+    best: Fact | None = None
+    for ch in chunks:
+        for sent in sentences(ch):
+            m = _REASON.search(normalise(sent))
+            if not m:
+                continue
+            c = canonical(sent)
+            score = len(qchars & set(c)) + (30 if item and item in c else 0)
+            if best is None or score > best.score:
+                best = Fact(ch, sent, [], score, extra=m.group(1).strip("，,：: "))
+    return best
+
+
+def best_sentence(chunks: list[ChunkHit], question: str, item: str) -> Fact | None:
+    """The sentence sharing most with the question (for descriptive questions)."""
+    qchars = set(canonical(question)) - set("的是什么多少哪些有吗呢？?")
+    item = canonical(item)
+    best: Fact | None = None
+    for ch in chunks:
+        for sent in sentences(ch):
+            c = canonical(sent)
+            score = len(qchars & set(c)) + (20 if item and item in c else 0) - len(c) / 200
+            if best is None or score > best.score:
+                best = Fact(ch, sent, [], score)
+    return best

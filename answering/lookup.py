@@ -1,0 +1,128 @@
+"""Finding the cell an item refers to in one document: rows, measures on total rows, table topics."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from core.models import Cell, DocumentInfo, RowHit
+from retrieval.rows import Corpus, lookup, rows_of_table, tables_named
+from retrieval.vocab import canonical, label_key, synonyms
+
+STRONG = 60.0
+
+
+@dataclass
+class Found:
+    hit: RowHit
+    cell: Cell
+
+
+def default_cell(hit: RowHit, measure: str | None = None) -> Cell | None:
+    """The cell a plain question about the row means: the measure's column, else 合计/总计/金额…"""
+    cells = [c for c in hit.row.cells if c.value is not None and c.comparator is None]
+    if not cells:
+        return None
+    if measure:
+        spec = synonyms()["measures"].get(measure, {"columns": [measure]})
+        wanted = [canonical(w) for w in spec["columns"]]
+        matching = [c for c in cells if any(w in canonical(p) for p in c.column for w in wanted)]
+        if matching:
+            # The measure's own total: its 小计/合计 sub-column, or the column named by it.
+            for c in matching:
+                if canonical(c.column[-1]) in wanted or c.column[-1] in ("小计", "合计"):
+                    return c
+            return matching[0]
+    for name in synonyms()["default_columns"]:
+        for c in cells:
+            if c.column and canonical(c.column[-1]).endswith(canonical(name)):
+                return c
+    return cells[0]
+
+
+def attribute_cell(hit: RowHit, attribute: str) -> Cell | None:
+    """The value next to a text cell naming the attribute ("服务对象满意度" → "≥99%")."""
+    key = canonical(attribute)
+    key = re.sub(r"(指标|指标值|目标|是多少)$", "", key)
+    if len(key) < 2:
+        return None
+    cells = hit.row.cells
+    for i, c in enumerate(cells):
+        if c.value is None and c.text and (key in canonical(c.text) or canonical(c.text) in key):
+            for nxt in cells[i + 1:]:
+                if nxt.value is not None:
+                    return nxt
+    return None
+
+
+def measure_key(item: str) -> str | None:
+    key = re.sub(r"(总额|总计|合计|总数|小计|一共|总共)$", "", canonical(item))
+    return key if key in synonyms()["measures"] else None
+
+
+def measure_total(corpus: Corpus, doc: DocumentInfo, key: str) -> list[Found]:
+    """The measure's column on the total row of the tables that report it."""
+    spec = synonyms()["measures"][key]
+    order = tables_named(corpus, doc.doc_id, spec["tables"])
+    all_tables = sorted({h.table_index for h in corpus.doc_rows(doc.doc_id)})
+    totals = {canonical(t) for t in synonyms()["total_rows"]}
+    for t in order + [t for t in all_tables if t not in order]:
+        for hit in rows_of_table(corpus, doc.doc_id, t):
+            if label_key(hit.row.label) in totals:
+                cell = default_cell(hit, key)
+                if cell is not None and any(canonical(w) in canonical(p) for p in cell.column for w in spec["columns"]):
+                    return [Found(hit, cell)]
+    return []
+
+
+def topic_total(corpus: Corpus, doc: DocumentInfo, item: str) -> list[Found]:
+    """A question naming a table's topic (政府采购, 机构运转经费) means that table's total row."""
+    key = canonical(item)
+    for topic, names in synonyms()["table_topics"].items():
+        if canonical(topic) in key:
+            totals = {canonical(t) for t in synonyms()["total_rows"]}
+            for t in tables_named(corpus, doc.doc_id, names):
+                rows = rows_of_table(corpus, doc.doc_id, t)
+                for hit in rows:
+                    if label_key(hit.row.label) in totals:
+                        cell = default_cell(hit)
+                        if cell is not None:
+                            return [Found(hit, cell)]
+    return []
+
+
+def find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None = None) -> list[Found]:
+    """Rows matching the item strongly, each with its cell; near-equal matches all returned."""
+    key = measure_key(item)
+    if key:
+        found = measure_total(corpus, doc, key)
+        if found:
+            return found
+    hits = [h for h in lookup(corpus, item, [doc.doc_id], k=12) if h.score >= STRONG]
+    if not hits:
+        return topic_total(corpus, doc, item)
+    top = hits[0].score
+    out = []
+    for h in hits:
+        if h.score < top - 5:
+            break
+        rest = canonical(item).replace(label_key(h.row.label), "")
+        cell = attribute_cell(h, rest) if len(rest) >= 3 else None
+        cell = cell or default_cell(h, measure if measure and measure not in canonical(h.row.label) else None)
+        if cell is not None:
+            out.append(Found(h, cell))
+    return out
+
+
+def distinct(found: list[Found]) -> list[Found]:
+    """One Found per distinct value (the same figure repeated in several tables is one answer)."""
+    seen: dict[object, Found] = {}
+    for f in found:
+        seen.setdefault(f.cell.value, f)
+    return list(seen.values())
+
+
+def near_labels(corpus: Corpus, docs: list[DocumentInfo], item: str) -> list[str]:
+    """Labels of rows that resemble the item, for "did you mean" (no amounts)."""
+    hits = lookup(corpus, item, [d.doc_id for d in docs], k=5)
+    return list(dict.fromkeys(h.row.label for h in hits if 0 < h.score < STRONG))[:3]

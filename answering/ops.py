@@ -1,0 +1,254 @@
+"""Each operation of a query over the chosen documents, composing a cited Answer."""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+from core.models import Answer, DocumentInfo
+from retrieval.rows import Corpus, rows_of_table, tables_named
+from retrieval.vocab import canonical, label_key, synonyms
+
+from . import facts
+from .cite import Builder, money_text, not_found, pct_text
+from .lookup import Found, default_cell, distinct, find_rows, near_labels
+from .query import Query
+
+_PEOPLE = {"人": "人|名", "名": "人|名", "个": "个|项", "项": "个|项"}
+
+
+def who(doc: DocumentInfo) -> str:
+    return f"{doc.unit}{doc.year or ''}年" if doc.year else doc.unit
+
+
+def _unit_pattern(q: Query) -> str | None:
+    return _PEOPLE.get(q.unit_word or "", q.unit_word) if q.unit_word else None
+
+
+def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    parts: list[str] = []
+    ambiguous = False
+    for doc in docs:
+        found = distinct(find_rows(corpus, doc, q.item, q.measure)) if not q.unit_word else []
+        if found:
+            ambiguous |= len(found) > 1
+            parts.append(_say_found(b, doc, q, found))
+            continue
+        fact = _text_number(corpus, doc, q)
+        if fact:
+            v = b.fact_value(fact)
+            parts.append(f"{who(doc)}{q.item}为{v.text}{v.unit}（见“{fact.chunk.chunk.section[-1] if fact.chunk.chunk.section else '正文'}”）")
+    if not parts:
+        return _nothing(q, corpus, docs)
+    status = "ambiguous" if ambiguous or len(parts) > 1 and not _named_several(q) else "answered"
+    if len(parts) > 1:
+        text = "找到多处结果：" + "；".join(parts) + "。"
+        return b.done(text, "ambiguous" if status == "ambiguous" else "answered")
+    return b.done(parts[0] + "。", status)
+
+
+def _text_number(q_corpus: Corpus, doc: DocumentInfo, q: Query) -> facts.Fact | None:
+    """A figure the narrative states after the item (or after the item's leading words)."""
+    chunks = q_corpus.chunks.get(doc.doc_id, [])
+    item = canonical(q.item)
+    for n in range(len(item), 3, -1):
+        fact = facts.number_after(chunks, item[:n], _unit_pattern(q))
+        if fact:
+            return fact
+    return None
+
+
+def _named_several(q: Query) -> bool:
+    return q.compare is not None and q.op == "compare"
+
+
+def _say_found(b: Builder, doc: DocumentInfo, q: Query, found: list[Found]) -> str:
+    bits = []
+    for f in found:
+        v = b.cell_value(f.hit, f.cell, yuan=q.want_yuan, label=f.hit.row.label)
+        col = "/".join(f.cell.column)
+        shown = f"{f.cell.comparator or ''}{v.text}"
+        bits.append(f"“{f.hit.row.label}”{shown}{v.unit}（{f.hit.table}，{col}）")
+    if len(bits) == 1:
+        return f"{who(doc)}{bits[0]}"
+    return f"{who(doc)}有{len(bits)}处不同的数额：" + "；".join(bits)
+
+
+def _nothing(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    where = "、".join(d.unit for d in docs[:3]) + ("等" if len(docs) > 3 else "")
+    near = near_labels(corpus, docs, q.item) if q.item else []
+    text = f"在{where}的公开文件中没有找到“{q.item or q.question}”的数据。"
+    if near:
+        text += "相近的项目有：" + "、".join(near) + "。"
+    return not_found(q.question, text, near)
+
+
+def sum_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    doc = docs[0]
+    vals = []
+    for item in q.items:
+        found = find_rows(corpus, doc, item)
+        if not found:
+            return _nothing(Query(q.question, item=item), corpus, [doc])
+        vals.append(b.cell_value(found[0].hit, found[0].cell, label=found[0].hit.row.label))
+    total = sum((v.value for v in vals), Decimal(0))
+    formula = " + ".join(v.text for v in vals) + f" = {money_text(total)}"
+    b.computed(total, vals[0].unit, money_text(total), formula, vals)
+    names = "、".join(v.label or "" for v in vals)
+    return b.done(f"{who(doc)}{names}合计{money_text(total)}{vals[0].unit}（{formula}）。")
+
+
+def share_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    parts = []
+    for doc in docs:
+        chunks = corpus.chunks.get(doc.doc_id, [])
+        whole = q.items[0] if q.items else None
+        fact = facts.share_of(chunks, q.item, whole)
+        if fact:
+            v = b.fact_value(fact, label=q.item)
+            parts.append(f"{who(doc)}{q.item}占{whole or '总额'}的{v.text}%（公开文件原文：“{fact.sentence}”）")
+            continue
+        part = _computed_share(b, q, corpus, doc, whole)
+        if part:
+            parts.append(part)
+    if not parts:
+        return _nothing(q, corpus, docs)
+    return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
+
+
+def _computed_share(b: Builder, q: Query, corpus: Corpus, doc: DocumentInfo, whole: str | None) -> str | None:
+    num = find_rows(corpus, doc, q.item)
+    den = find_rows(corpus, doc, whole or "支出总计")
+    if not num or not den or not den[0].cell.value:
+        return None
+    a = b.cell_value(num[0].hit, num[0].cell, label=num[0].hit.row.label)
+    c = b.cell_value(den[0].hit, den[0].cell, label=den[0].hit.row.label)
+    pct = (a.value / c.value * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    formula = f"{a.text} ÷ {c.text} × 100% = {pct_text(pct)}%"
+    b.computed(pct, "%", pct_text(pct), formula, [a, c], label=q.item)
+    return f"{who(doc)}{q.item}占{whole or '总支出'}的{pct_text(pct)}%（{formula}，四舍五入到两位小数）"
+
+
+def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    item = q.item or "收入总计"
+    parts = []
+    for doc in docs:
+        fact = facts.change_of(corpus.chunks.get(doc.doc_id, []), item)
+        if not fact:
+            continue
+        said = []
+        for k, (value, unit, printed) in enumerate(fact.values):
+            v = b.fact_value(fact, k, label=item)
+            said.append(f"{printed[:2]}{v.text}{unit}")
+        parts.append(f"{who(doc)}{item}与上年相比{'，'.join(said)}（公开文件原文：“{fact.sentence}”）")
+    if not parts:
+        return _nothing(q, corpus, docs)
+    return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
+
+
+def why_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    parts = []
+    for doc in docs:
+        fact = facts.reason_for(corpus.chunks.get(doc.doc_id, []), q.item, q.question)
+        if fact:
+            b.cite(_text_cite(fact))
+            parts.append(f"据{who(doc)}预算公开：{fact.extra}（原文：“{fact.sentence}”）")
+    if not parts:
+        return _nothing(q, corpus, docs)
+    return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
+
+
+def _text_cite(fact: facts.Fact):  # type: ignore[no-untyped-def]
+    from .cite import text_citation
+
+    return text_citation(fact.chunk, fact.sentence)
+
+
+def count_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    doc = docs[0]
+    chunks = corpus.chunks.get(doc.doc_id, [])
+    best = facts.best_sentence(chunks, q.question, q.item)
+    if best:
+        m = re.search(r"(\d+)\s*(个|项)", best.sentence)
+        if m:
+            best.values = [(Decimal(m.group(1)), m.group(2), m.group(1))]
+            v = b.fact_value(best)
+            return b.done(f"{who(doc)}共{v.text}{v.unit}（原文：“{best.sentence}”）。")
+    return _nothing(q, corpus, docs)
+
+
+def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+    b = Builder(q.question)
+    parts = []
+    for doc in docs:
+        rows = _ranked_rows(q, corpus, doc)
+        if not rows:
+            continue
+        pick = min(rows, key=lambda f: f.cell.value) if q.want_min else max(rows, key=lambda f: f.cell.value)  # type: ignore[arg-type,return-value]
+        v = b.cell_value(pick.hit, pick.cell, label=pick.hit.row.label)
+        word = "最少" if q.want_min else "最多"
+        parts.append(f"{who(doc)}{word}的是“{pick.hit.row.label}”，{v.text}{v.unit}（{pick.hit.table}，共比较{len(rows)}项）")
+    if not parts:
+        return _nothing(q, corpus, docs)
+    return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
+
+
+def _ranked_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found]:
+    text = canonical(q.question)
+    if "基本支出" in text or "经济科目" in text:
+        names = synonyms()["measures"]["人员经费"]["tables"]
+    elif "功能" in text or "哪一类" in text or "哪类" in text:
+        names = ["一般公共预算支出表", "一般公共预算支出预算表"]
+    else:
+        names = ["项目支出表", "项目支出预算表"]
+    tables = tables_named(corpus, doc.doc_id, names)
+    if not tables:
+        return []
+    totals = {canonical(t) for t in synonyms()["total_rows"]}
+    unit = canonical(doc.unit)
+    out = []
+    for hit in rows_of_table(corpus, doc.doc_id, tables[0]):
+        key = label_key(hit.row.label)
+        if key in totals or key in unit or unit in key or hit.row.parent:
+            continue
+        cell = default_cell(hit)
+        if cell is not None:
+            out.append((hit, cell))
+    if "功能" in text or "哪一类" in text or "哪类" in text:
+        lens = [len(h.row.code) for h, _ in out if h.row.code]
+        keep = min(lens) if lens else None
+    else:
+        lens = [len(h.row.code) for h, _ in out if h.row.code]
+        keep = max(lens) if lens else None
+    return [Found(h, c) for h, c in out if keep is None or not h.row.code or len(h.row.code) == keep]
+
+
+def compare_op(q: Query, corpus: Corpus, groups: list[list[DocumentInfo]]) -> Answer:
+    b = Builder(q.question)
+    picked = []
+    for docs in groups:
+        for doc in docs[:1]:
+            found = find_rows(corpus, doc, q.item or "收入总计", q.measure)
+            if found:
+                v = b.cell_value(found[0].hit, found[0].cell, label=doc.unit)
+                picked.append((doc, found[0], v))
+    if not picked:
+        return _nothing(q, corpus, [d for g in groups for d in g])
+    lines = [f"{d.unit}“{f.hit.row.label}”{v.text}{v.unit}（{f.hit.table}）" for d, f, v in picked]
+    text = "；".join(lines) + "。"
+    if len(picked) >= 2 and q.compare in ("max", "min"):
+        best = (min if q.compare == "min" else max)(picked, key=lambda t: t[2].value)
+        text += f"{'较低' if q.compare == 'min' else '较高'}的是{best[0].unit}。"
+    elif len(picked) >= 2 and q.compare == "difference":
+        a, c = picked[0][2], picked[1][2]
+        diff = a.value - c.value
+        formula = f"{a.text} − {c.text} = {money_text(diff)}"
+        b.computed(diff, a.unit, money_text(diff), formula, [a, c])
+        text += f"两者相差{money_text(abs(diff))}{a.unit}（{formula}）。"
+    return b.done(text)

@@ -1,0 +1,1 @@
+"""Retrieval: document resolution, row lookup, hybrid (BM25 + Chroma) search over what ingest stored."""

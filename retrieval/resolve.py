@@ -1,0 +1,148 @@
+"""Which documents a question is about: units (with abbreviations), cities, years and kinds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.models import DocumentInfo
+
+from .vocab import canonical, is_subsequence, synonyms
+
+_YEAR = re.compile(r"(20\d{2})\s*年")
+_COMPARE_BEFORE = ("比", "较", "与", "和", "同", "对比")
+_CITY_MENTION = re.compile(r"([\u4e00-\u9fa5]{2,4}?)(?:市|县|州)")
+
+
+@dataclass
+class Resolution:
+    docs: list[DocumentInfo]
+    named: bool  # the question names a unit or city
+    mentions: list[tuple[int, int]] = field(default_factory=list)  # spans of the question naming units
+    year: int | None = None  # the year asked about, if stated
+    problem: str | None = None  # why nothing can answer (unknown unit, year, kind)
+    per_unit: list[list[DocumentInfo]] = field(default_factory=list)  # one list per unit named, in order
+
+
+def doc_aliases(doc: DocumentInfo) -> list[str]:
+    """The unit's full name, its bracketed second name, and both without the city."""
+    unit = canonical(doc.unit)
+    names = [unit]
+    m = re.match(r"^(.*?)（(.+)）$", unit)
+    if m:
+        names = [m.group(1), m.group(2), unit]
+    city = canonical(doc.city or "")
+    out = []
+    for n in names:
+        out.append(n)
+        if city and n.startswith(city) and len(n) > len(city) + 1:
+            out.append(n[len(city):])
+    return out
+
+
+def _mention(q: str, alias: str, city_base: str) -> tuple[int, int, int]:
+    """Best (score, start, end) of a question span that abbreviates `alias` (its characters in order)."""
+    best = (0, 0, 0)
+    for i in range(len(q)):
+        if q[i] != alias[0] and not (city_base and q.startswith(city_base, i)):
+            continue
+        for j in range(len(q), i + 1, -1):
+            span = q[i:j]
+            if len(span) <= best[0]:
+                break
+            if is_subsequence(span, alias) and span[-1] == alias[-1]:
+                best = (len(span), i, j)
+                break
+    return best
+
+
+def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
+    q = canonical(question)
+    year = _asked_year(q)
+    hits: list[tuple[int, int, int, DocumentInfo]] = []
+    for d in docs:
+        base = canonical(d.city or "").rstrip("市县州")
+        score, s, e = max((_mention(q, a, base) for a in doc_aliases(d)), default=(0, 0, 0))
+        unit_len = len(canonical(d.unit))
+        if _other_city_before(q, s, base):
+            continue
+        if score >= 4 and (score >= min(8, unit_len * 0.4) or q[s:e].startswith(base) and score >= 5):
+            hits.append((score, s, e, d))
+    city_hits = _city_only(q, docs, {id(h[3]) for h in hits})
+    named_unknown = _unknown_unit(q, docs, hits)
+    res = Resolution(docs, False, year=year)
+    if hits or city_hits:
+        res.named = True
+        groups: dict[tuple[int, int], list[DocumentInfo]] = {}
+        for score, s, e, d in sorted(hits, key=lambda h: (-h[0], h[1])):
+            if any(s < ee and ss < e for (ss, ee) in groups if (ss, ee) != (s, e)):
+                continue
+            groups.setdefault((s, e), []).append(d)
+        for span, ds in city_hits.items():
+            groups.setdefault(span, []).extend(ds)
+        spans = sorted(groups)
+        res.mentions = spans
+        res.per_unit = [groups[s] for s in spans]
+        res.docs = [d for s in spans for d in groups[s]]
+    elif named_unknown:
+        res.named, res.docs, res.problem = True, [], f"索引中没有“{named_unknown}”的公开文件"
+    if year and res.docs:
+        kept = [d for d in res.docs if d.year == year]
+        if not kept:
+            have = "、".join(sorted({str(d.year) for d in res.docs if d.year}))
+            res.problem = f"索引中没有{year}年的公开文件（现有年度：{have}）"
+        res.docs = kept
+        res.per_unit = [[d for d in g if d.year == year] for g in res.per_unit]
+    if "决算" in q and res.docs and not any(d.kind == "决算" for d in res.docs):
+        res.problem, res.docs = "索引中只有预算公开文件，没有决算数据", []
+    return res
+
+
+def _other_city_before(q: str, start: int, base: str) -> bool:
+    """The span is preceded by the name of another city ("郑州市" + a unit type the index has elsewhere)."""
+    m = re.search(r"([\u4e00-\u9fa5]{2,3}?)(?:市|县)$", q[:start])
+    return bool(m) and bool(base) and m.group(1) != base and not q[:start].startswith(base)
+
+
+def _asked_year(q: str) -> int | None:
+    for m in _YEAR.finditer(q):
+        before = q[max(0, m.start() - 2):m.start()]
+        after = q[m.end():m.end() + 3]
+        if any(before.endswith(w) for w in _COMPARE_BEFORE) or after.startswith(("相比", "比较", "预算相比")):
+            continue
+        if after.startswith(("底", "末", "12月")):
+            continue  # a date inside the question ("截至2024年底"), not the disclosure's year
+        return int(m.group(1))
+    return None
+
+
+def _city_only(q: str, docs: list[DocumentInfo], taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
+    """Cities named on their own ("洛阳和淮北"): every untaken document of that city."""
+    out: dict[tuple[int, int], list[DocumentInfo]] = {}
+    cities = {canonical(d.city or "").rstrip("市县州"): [] for d in docs if d.city}  # type: ignore[var-annotated]
+    for d in docs:
+        if d.city:
+            cities[canonical(d.city).rstrip("市县州")].append(d)
+    for base, ds in cities.items():
+        if len(base) < 2:
+            continue
+        for m in re.finditer(re.escape(base), q):
+            rest = [d for d in ds if id(d) not in taken]
+            if rest and not taken.intersection(id(d) for d in ds):
+                out[(m.start(), m.end())] = rest
+    return out
+
+
+def _unknown_unit(q: str, docs: list[DocumentInfo], hits: list) -> str | None:
+    """A unit named in the question that no indexed document matches ("某市某局…")."""
+    if hits:
+        return None
+    known = {canonical(d.city or "").rstrip("市县州") for d in docs}
+    suffixes = "|".join(sorted(synonyms()["org_suffixes"], key=len, reverse=True))
+    m = re.search(rf"([\u4e00-\u9fa5]{{2,4}}?(?:市|县|区|州))[\u4e00-\u9fa5（）]{{0,20}}?(?:{suffixes})", q)
+    if m and m.group(1).rstrip("市县区州") not in known:
+        return m.group(0)
+    m = _CITY_MENTION.match(q)
+    if m and m.group(1) not in known and len(m.group(1)) >= 2 and re.search(rf"(?:{suffixes})", q[m.end():m.end() + 20]):
+        return m.group(0)
+    return None

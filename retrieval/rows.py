@@ -1,0 +1,146 @@
+"""Row lookup: a phrase to ranked table rows across the chosen documents, and the in-memory corpus."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+from core.models import ChunkHit, DocumentInfo, RowHit
+from core.settings import Settings, get_settings
+from core.store import open_store
+
+from .vocab import canonical, label_key, normalise, synonyms
+
+
+@dataclass
+class Corpus:
+    """Everything answering reads, loaded once per store generation."""
+
+    generation: str
+    docs: list[DocumentInfo]
+    rows: dict[str, list[RowHit]] = field(default_factory=dict)
+    chunks: dict[str, list[ChunkHit]] = field(default_factory=dict)
+    keys: dict[int, str] = field(default_factory=dict)  # id(RowHit) → label key
+    bigrams: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # doc → bigram → row positions
+
+    def doc_rows(self, doc_id: str) -> list[RowHit]:
+        return self.rows.get(doc_id, [])
+
+
+_CACHE: dict[str, Corpus] = {}
+_LOCK = threading.Lock()
+
+
+def load_corpus(settings: Settings | None = None) -> Corpus:
+    """The corpus of the configured index, reloaded only when the store changed."""
+    settings = get_settings(settings)
+    store = open_store(settings)
+    gen = store.generation()
+    key = settings.sql_url
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached.generation == gen:
+            return cached
+        corpus = Corpus(gen, store.list_documents())
+        for hit in store.iter_row_hits():
+            corpus.rows.setdefault(hit.doc.doc_id, []).append(hit)
+        for ch in store.iter_chunk_hits():
+            corpus.chunks.setdefault(ch.doc.doc_id, []).append(ch)
+        for doc_id, hits in corpus.rows.items():
+            grams: dict[str, set[int]] = {}
+            for i, h in enumerate(hits):
+                k = label_key(h.row.label)
+                corpus.keys[id(h)] = k
+                for g in _bigrams(k):
+                    grams.setdefault(g, set()).add(i)
+            corpus.bigrams[doc_id] = grams
+        _CACHE[key] = corpus
+        return corpus
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
+
+
+def core_of(phrase: str) -> str:
+    """The distinctive part of an item phrase: without filler and generic words like 经费/费."""
+    text = canonical(phrase)
+    for w in sorted(synonyms()["filler_words"] + synonyms()["generic_item_words"], key=len, reverse=True):
+        text = text.replace(w, "")
+    return text
+
+
+def score_label(phrase_key: str, core: str, key: str, code: str | None) -> tuple[float, str]:
+    """How well a row label matches a phrase (0 = not at all), and why."""
+    if not key:
+        return 0.0, ""
+    if key == phrase_key:
+        return 100.0, "exact"
+    if code and len(code) >= 3 and code in phrase_key:
+        return 95.0, "code"
+    if len(key) >= 2 and key in phrase_key:
+        return 80.0 + min(len(key), 15), "label in question"
+    if len(phrase_key) >= 2 and phrase_key in key:
+        return 75.0 - min(len(key) - len(phrase_key), 20) * 0.5, "question in label"
+    if core and len(core) >= 2 and core in key:
+        return 60.0 + 10 * len(core) / len(key), "core in label"
+    if not core or len(core) < 2:
+        return 0.0, ""
+    covered = _lcs(core, key)
+    if covered / len(core) >= 0.75 and covered >= 2:
+        return 40.0 + 20 * covered / max(len(key), len(core)), "fuzzy"
+    ratio = fuzz.partial_ratio(core, key)
+    if ratio >= 85 and len(core) >= 3:
+        return ratio * 0.45, "fuzzy"
+    return 0.0, ""
+
+
+def _lcs(a: str, b: str) -> int:
+    """Length of the longest common subsequence (short strings)."""
+    prev = [0] * (len(b) + 1)
+    for ch in a:
+        cur = [0]
+        for j, cb in enumerate(b):
+            cur.append(prev[j] + 1 if ch == cb else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def lookup(corpus: Corpus, phrase: str, doc_ids: list[str] | None = None, k: int = 5) -> list[RowHit]:
+    """Rows whose label best matches the phrase, best first (ties: earlier tables first)."""
+    phrase_key = label_key(phrase)
+    core = core_of(phrase)
+    grams = _bigrams(core) | _bigrams(phrase_key)
+    scored: list[tuple[float, int, int, RowHit]] = []
+    for doc_id in doc_ids if doc_ids is not None else [d.doc_id for d in corpus.docs]:
+        hits = corpus.rows.get(doc_id, [])
+        index = corpus.bigrams.get(doc_id, {})
+        cand: set[int] = set()
+        for g in grams:
+            cand |= index.get(g, set())
+        for i in cand:
+            h = hits[i]
+            s, why = score_label(phrase_key, core, corpus.keys[id(h)], h.row.code)
+            if s > 0:
+                h2 = RowHit(h.doc, h.table, h.table_name, h.table_index, h.unit_of_measure, h.columns, h.row, s, why)
+                scored.append((s, h.table_index, h.row.index, h2))
+    scored.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [t[3] for t in scored[:k]]
+
+
+def rows_of_table(corpus: Corpus, doc_id: str, table_index: int) -> list[RowHit]:
+    return [h for h in corpus.doc_rows(doc_id) if h.table_index == table_index]
+
+
+def tables_named(corpus: Corpus, doc_id: str, names: list[str]) -> list[int]:
+    """Indexes of the document's tables whose normalised name matches one of `names` (best first)."""
+    wanted = [normalise(n) for n in names]
+    found: dict[int, int] = {}
+    for h in corpus.doc_rows(doc_id):
+        name = normalise(h.table_name)
+        for rank, w in enumerate(wanted):
+            if name == w or (name.endswith(w) and len(w) >= 4):
+                found[h.table_index] = min(found.get(h.table_index, 99), rank)
+    return sorted(found, key=lambda t: (found[t], t))
