@@ -26,8 +26,8 @@ _UNIT_LINE = re.compile(r"^(金额)?单位[:：]")
 def heading_level(text: str) -> int | None:
     """Level of a heading line, None for body text (long lines and sentences are body text)."""
     t = text.strip()
-    if len(t) > 40 or t.endswith(("。", "；", "，")):
-        return None
+    if len(t) > 40 or t.endswith(("。", "；", "，")) or "，" in t or "：" in t[:-1]:
+        return None  # a sentence that starts with a list marker is body text
     for level, pattern in HEADING_LEVELS:
         if pattern.match(t):
             return level
