@@ -45,7 +45,13 @@ def _dec(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
 
-def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None) -> Fact | None:
+def _inside(c: str, end: int, names: list[str]) -> bool:
+    """The match ending at `end` lies inside one of the names (the unit's own name, say)."""
+    return any(m.start() < end <= m.end() for n in names if n for m in re.finditer(re.escape(n), c))
+
+
+def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None,
+                 exclude: list[str] | None = None) -> Fact | None:
     """The first amount (or count with `unit_word`) stated right after the item, across chunks."""
     item = canonical(item)
     if len(item) < 2:
@@ -56,6 +62,8 @@ def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None
         for sent in sentences(ch):
             c = canonical(sent)
             for end in _positions(sent, item):
+                if exclude and _inside(c, end, exclude):
+                    continue
                 m = pattern.search(c, end)
                 if m and m.start() - end <= 14 and not _CHANGE.match(c, max(0, m.start() - 3)):
                     gap = m.start() - end

@@ -29,12 +29,16 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     parts: list[str] = []
     ambiguous = False
+    by_doc = {d.doc_id: distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else [] for d in docs}
+    any_rows = any(by_doc.values())
     for doc in docs:
-        found = distinct(find_rows(corpus, doc, q.item, q.measure)) if not q.unit_word else []
+        found = by_doc[doc.doc_id]
         if found:
             ambiguous |= len(found) > 1
             parts.append(_say_found(b, doc, q, found))
             continue
+        if any_rows and len(docs) > 1:
+            continue  # another document has the item in a table: do not guess from this one's text
         fact = _text_number(corpus, doc, q)
         if fact:
             v = b.fact_value(fact)
@@ -53,7 +57,7 @@ def _text_number(q_corpus: Corpus, doc: DocumentInfo, q: Query) -> facts.Fact | 
     chunks = q_corpus.chunks.get(doc.doc_id, [])
     item = canonical(q.item)
     for n in range(len(item), 3, -1):
-        fact = facts.number_after(chunks, item[:n], _unit_pattern(q))
+        fact = facts.number_after(chunks, item[:n], _unit_pattern(q), exclude=[canonical(doc.unit)])
         if fact:
             return fact
     return None
@@ -72,7 +76,7 @@ def _say_found(b: Builder, doc: DocumentInfo, q: Query, found: list[Found]) -> s
         bits.append(f"“{f.hit.row.label}”{shown}{v.unit}（{f.hit.table}，{col}）")
     if len(bits) == 1:
         return f"{who(doc)}{bits[0]}"
-    return f"{who(doc)}有{len(bits)}处不同的数额：" + "；".join(bits)
+    return f"{who(doc)}有多处不同的数额：" + "；".join(bits)
 
 
 def _nothing(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
@@ -193,7 +197,7 @@ def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         pick = min(rows, key=lambda f: f.cell.value) if q.want_min else max(rows, key=lambda f: f.cell.value)  # type: ignore[arg-type,return-value]
         v = b.cell_value(pick.hit, pick.cell, label=pick.hit.row.label)
         word = "最少" if q.want_min else "最多"
-        parts.append(f"{who(doc)}{word}的是“{pick.hit.row.label}”，{v.text}{v.unit}（{pick.hit.table}，共比较{len(rows)}项）")
+        parts.append(f"{who(doc)}{word}的是“{pick.hit.row.label}”，{v.text}{v.unit}（{pick.hit.table}）")
     if not parts:
         return _nothing(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")

@@ -83,6 +83,10 @@ class IngestReport:
         )
 
 
+def _inside_an_index(path: Path, top: Path) -> bool:
+    return any((d / "budget.sqlite").exists() for d in path.parents if d.is_relative_to(top) and d != top)
+
+
 def find_pdfs(paths: Iterable[Path | str], skip: Path | None = None) -> list[Path]:
     """Files as given and *.pdf under folders (recursively), without duplicates or anything under `skip`."""
     out: list[Path] = []
@@ -95,6 +99,8 @@ def find_pdfs(paths: Iterable[Path | str], skip: Path | None = None) -> list[Pat
             r = q.resolve()
             if r in seen or (p.is_dir() and skip_r is not None and r.is_relative_to(skip_r)):
                 continue
+            if p.is_dir() and _inside_an_index(q, p):
+                continue  # copies kept by another index under this folder are not new documents
             seen.add(r)
             out.append(q)
     return out
