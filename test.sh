@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Lint, type-check and test on a fresh machine: .venv, dev dependencies, Debian chromium for the browser test.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "creating .venv with $PYTHON"
+    "$PYTHON" -m venv .venv
+fi
+
+sum="$(cat requirements-dev.txt requirements.txt | sha256sum | cut -d' ' -f1)"
+stamp=".venv/.installed-requirements-dev.txt"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
+    .venv/bin/python -m pip install -q -r requirements-dev.txt
+    echo "$sum" > "$stamp"
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+    echo "installing Debian chromium for the browser test"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+fi
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== mypy"
+packages=()
+for p in core ingest retrieval answering; do
+    if [ -f "$p/__init__.py" ]; then packages+=("$p"); fi
+done
+.venv/bin/mypy "${packages[@]}"
+echo "== pytest"
+.venv/bin/python -m pytest -q "$@"
