@@ -1,0 +1,217 @@
+"""Managing the indexed documents from the UI: uploads, deletion, re-indexing and display names.
+
+An uploaded file's name is never used as a path: the bytes go to a file with a random name in
+``settings.upload_dir`` (or the system temp dir), that file is ingested, and the original name is kept
+only as the document's display name in ``index_dir/ui/names.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from core.errors import BudgetQAError
+from core.models import DocumentInfo
+from core.settings import Settings
+from core.store import SqlStore
+
+from .render import remove_page_images
+
+_NAMES_LOCK = threading.Lock()
+MAX_NAME = 120
+
+
+@dataclass
+class UploadResult:
+    name: str  # display name (the uploaded file's own name)
+    ok: bool
+    status: str  # added | replaced | unchanged | failed
+    message: str
+    doc_id: str | None = None
+
+
+# ------------------------------------------------------------------ display names
+
+
+def _names_file(settings: Settings) -> Path:
+    return settings.index_dir / "ui" / "names.json"
+
+
+def load_names(settings: Settings) -> dict[str, str]:
+    """doc_id → display name of uploaded documents."""
+    try:
+        data = json.loads(_names_file(settings).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _save_names(settings: Settings, names: dict[str, str]) -> None:
+    path = _names_file(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".names.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(names, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _set_name(settings: Settings, doc_id: str, name: str | None) -> None:
+    with _NAMES_LOCK:
+        names = load_names(settings)
+        if name is None:
+            names.pop(doc_id, None)
+        else:
+            names[doc_id] = name
+        _save_names(settings, names)
+
+
+def clean_display_name(name: str) -> str:
+    """The last component of an uploaded name, without control characters, for display only."""
+    base = PurePosixPath(name.replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (base or "未命名.pdf")[:MAX_NAME]
+
+
+def display_name(info: DocumentInfo, names: dict[str, str]) -> str:
+    return names.get(info.doc_id) or info.doc
+
+
+def doc_label(info: DocumentInfo) -> str:
+    """How a document is named in lists: unit · year · kind."""
+    parts = [info.unit or "（未识别单位）", f"{info.year}年" if info.year else "", info.kind or ""]
+    return " · ".join(p for p in parts if p)
+
+
+# ------------------------------------------------------------------ retrieval index
+
+
+def sync_retrieval(settings: Settings, removed: tuple[str, ...] = ()) -> None:
+    """Bring the vector index in line with the table store (drop `removed` documents first)."""
+    try:
+        from retrieval.hybrid import HybridSearch
+    except ImportError:  # retrieval without a vector index: answering reads the table store only
+        return
+    search = HybridSearch(settings)
+    for doc_id in removed:
+        for name in ("delete_document", "delete"):
+            fn = getattr(search, name, None)
+            if callable(fn):
+                fn(doc_id)
+                break
+    sync = getattr(search, "sync", None)
+    if callable(sync):
+        sync()
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def upload_dir(settings: Settings) -> Path:
+    base = Path(settings.upload_dir) if settings.upload_dir else Path(tempfile.gettempdir()) / "budgetqa-uploads"
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+def write_upload(settings: Settings, data: bytes) -> Path:
+    """The uploaded bytes in a new file with a random name (never the uploaded name)."""
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=upload_dir(settings))
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    return Path(name)
+
+
+def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes) -> UploadResult:
+    """Ingest one uploaded file; a failure leaves the index as it was and says why."""
+    from ingest.cli import ingest_paths
+
+    shown = clean_display_name(name)
+    if not data:
+        return UploadResult(shown, False, "failed", "文件为空")
+    path = write_upload(settings, data)
+    try:
+        report = ingest_paths([path], settings, progress=False, store=store)
+    except BudgetQAError as exc:
+        return UploadResult(shown, False, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    finally:
+        path.unlink(missing_ok=True)
+    if not report.files:
+        return UploadResult(shown, False, "failed", "没有可导入的内容")
+    r = report.files[0]
+    if r.status == "failed":
+        return UploadResult(shown, False, "failed", r.reason or "无法导入")
+    if r.status == "unchanged":
+        names = load_names(settings)
+        known = names.get(r.doc_id or "") or r.doc or ""
+        return UploadResult(shown, True, "unchanged", f"内容与已索引的文档相同（{known}），未重复导入", r.doc_id)
+    if r.doc_id:
+        _set_name(settings, r.doc_id, shown)
+    sync_retrieval(settings)
+    return UploadResult(shown, True, r.status,
+                        f"已导入：{r.pages} 页，{r.tables} 张表，{r.rows} 行，{r.chunks} 段文字", r.doc_id)
+
+
+# ------------------------------------------------------------------ deletion and re-indexing
+
+
+def delete_document(settings: Settings, store: SqlStore, doc_id: str) -> None:
+    """Remove a document from the table store, the vector index, the PDF copies and the page images."""
+    info = store.get_info(doc_id)
+    store.delete_document(doc_id)
+    sync_retrieval(settings, removed=(doc_id,))
+    pdf_dir = settings.pdf_dir.resolve()
+    for candidate in {info.path, str(settings.pdf_dir / f"{doc_id}.pdf")}:
+        if candidate:
+            p = Path(candidate)
+            if p.is_file() and p.resolve().is_relative_to(pdf_dir):
+                p.unlink(missing_ok=True)
+    remove_page_images(settings, doc_id)
+    _set_name(settings, doc_id, None)
+
+
+def reindex_all(
+    settings: Settings, store: SqlStore, progress: Callable[[int, int, str], None] | None = None
+) -> list[tuple[str, str]]:
+    """Parse every stored PDF again and replace its document in one transaction each.
+
+    A document whose PDF is missing or no longer parses keeps its old version. Returns
+    (document name, problem) for those.
+    """
+    from ingest.pipeline import file_to_document
+
+    problems: list[tuple[str, str]] = []
+    infos = store.list_documents()
+    for i, info in enumerate(infos):
+        if progress:
+            progress(i, len(infos), info.doc)
+        path = Path(info.path) if info.path else settings.pdf_dir / f"{info.doc_id}.pdf"
+        if not path.is_file():
+            problems.append((info.doc, "原始PDF已不在索引目录中"))
+            continue
+        try:
+            doc = file_to_document(path, settings)
+        except BudgetQAError as exc:
+            problems.append((info.doc, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+            continue
+        doc.doc, doc.path = info.doc, str(path)
+        store.save_document(doc)
+        remove_page_images(settings, info.doc_id)
+    if progress:
+        progress(len(infos), len(infos), "")
+    sync_retrieval(settings)
+    return problems
+
+
+def ingest_bundled(settings: Settings, store: SqlStore) -> int:
+    """On first start with an empty index, ingest the bundled PDFs of `data_dir`; returns how many."""
+    if store.list_documents() or not Path(settings.data_dir).is_dir():
+        return 0
+    from ingest.cli import ingest_paths
+
+    report = ingest_paths([settings.data_dir], settings, progress=False, store=store)
+    if report.stored:
+        sync_retrieval(settings)
+    return len(report.stored)
