@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from core.models import Answer, Cell, Citation, ChunkHit, RowHit, Value
+from core.models import Answer, Cell, ChunkHit, Citation, RowHit, Value
 
 from .facts import Fact
 
@@ -69,7 +70,7 @@ class Builder:
     def fact_value(self, fact: Fact, k: int = 0, label: str | None = None) -> Value:
         i = self.cite(text_citation(fact.chunk, fact.sentence))
         v, unit, text = fact.values[k]
-        num = text.lstrip("增加减少增长下降上升降低持平").rstrip("%")
+        num = re.sub(r"^(增加|减少|增长|下降|上升|降低|持平)", "", text).rstrip("%")
         val = Value(v, unit, num, True, i, label=label)
         self.answer.values.append(val)
         return val

@@ -42,7 +42,8 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         fact = _text_number(corpus, doc, q)
         if fact:
             v = b.fact_value(fact)
-            parts.append(f"{who(doc)}{q.item}为{v.text}{v.unit}（见“{fact.chunk.chunk.section[-1] if fact.chunk.chunk.section else '正文'}”）")
+            where = fact.chunk.chunk.section[-1] if fact.chunk.chunk.section else "正文"
+            parts.append(f"{who(doc)}{q.item}为{v.text}{v.unit}（见“{where}”）")
     if not parts:
         return _nothing(q, corpus, docs)
     status = "ambiguous" if ambiguous or len(parts) > 1 and not _named_several(q) else "answered"
@@ -145,7 +146,7 @@ def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         if not fact:
             continue
         said = []
-        for k, (value, unit, printed) in enumerate(fact.values):
+        for k, (_value, unit, printed) in enumerate(fact.values):
             v = b.fact_value(fact, k, label=item)
             said.append(f"{printed[:2]}{v.text}{unit}")
         parts.append(f"{who(doc)}{item}与上年相比{'，'.join(said)}（公开文件原文：“{fact.sentence}”）")

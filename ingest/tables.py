@@ -185,7 +185,7 @@ def column_groups(columns: list[list[str]], roles: list[str]) -> list[list[int]]
         return [list(range(len(columns)))]
     cuts = [labels[0]]
     key = squash(columns[labels[0]][-1]) if columns[labels[0]] else ""
-    for a, b in zip(labels, labels[1:]):
+    for _a, b in zip(labels, labels[1:]):
         same = bool(columns[b]) and squash(columns[b][-1]) == key
         if same and any(roles[k] == "value" for k in range(cuts[-1] + 1, b)):
             cuts.append(b)
@@ -275,7 +275,7 @@ def _code_cols(cols: list[int], roles: list[str], label_cols: list[int]) -> list
     if not label_cols:
         return [c for c in cols if roles[c] == "code"]
     first_label = min(label_cols)
-    out = []
+    out: list[int] = []
     c = first_label - 1
     while c >= cols[0] and roles[c] in ("code", "ordinal"):
         if roles[c] == "code":

@@ -74,7 +74,7 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     if hits or city_hits:
         res.named = True
         groups: dict[tuple[int, int], list[DocumentInfo]] = {}
-        for score, s, e, d in sorted(hits, key=lambda h: (-h[0], h[1])):
+        for _score, s, e, d in sorted(hits, key=lambda h: (-h[0], h[1])):
             if any(s < ee and ss < e for (ss, ee) in groups if (ss, ee) != (s, e)):
                 continue
             groups.setdefault((s, e), []).append(d)
@@ -101,7 +101,9 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
 def _other_city_before(q: str, start: int, base: str) -> bool:
     """The span is preceded by the name of another city ("郑州市" + a unit type the index has elsewhere)."""
     m = re.search(r"([\u4e00-\u9fa5]{2,3}?)(?:市|县)$", q[:start])
-    return bool(m) and bool(base) and m.group(1) != base and not q[:start].startswith(base)
+    if m is None or not base:
+        return False
+    return m.group(1) != base and not q[:start].startswith(base)
 
 
 def _asked_year(q: str) -> int | None:
