@@ -51,6 +51,13 @@ def last_reply(at: AppTest) -> dict[str, list[str]]:
     return {"success": texts(msg.success), "warning": texts(msg.warning), "info": texts(msg.info)}
 
 
+def vectors(settings: Settings, doc_id: str) -> int:
+    """How many items of a document the Chroma collection holds."""
+    from retrieval.vector import VectorIndex
+
+    return len(VectorIndex(settings).item_ids(doc_id))
+
+
 def page_images(at: AppTest) -> list:
     return list(at.get("image"))
 
@@ -176,6 +183,7 @@ def test_uploaded_pdf_is_answerable_right_after(index: Settings, tmp_path: Path)
     assert original not in info.doc and info.doc.startswith("upload-")  # the uploaded name is never a path
     assert not list((tmp_path / "uploads").iterdir())  # the temporary copy is gone
     assert original in " ".join(texts(at.sidebar.markdown))  # shown under its own name
+    assert vectors(index, info.doc_id) > 0  # in the vector index too
     question, expected = _synthetic_question(pdf)
     at = ask(at, question)
     verified = [s for s in last_reply(at)["success"] if "已核验" in s]
@@ -199,6 +207,7 @@ def test_delete_document_removes_it_everywhere(index: Settings) -> None:
     store.close()
     pages = index.index_dir / "pages" / luoyang.doc_id
     assert pages.is_dir()
+    assert vectors(index, luoyang.doc_id) > 0
     at.sidebar.selectbox[0].select(luoyang.doc_id).run()
     next(c for c in at.sidebar.checkbox if c.label.startswith("确认删除")).check().run()
     next(b for b in at.sidebar.button if b.label == "删除").click().run()
@@ -206,6 +215,7 @@ def test_delete_document_removes_it_everywhere(index: Settings) -> None:
     assert any("已删除" in s for s in texts(at.sidebar.success))
     assert luoyang.doc_id not in doc_ids(index)
     assert not pages.exists()
+    assert vectors(index, luoyang.doc_id) == 0
     assert not Path(luoyang.path or "").exists()
     assert "洛阳市劳动能力鉴定中心" not in " ".join(texts(at.sidebar.markdown))
     at = ask(at, "金保专网经费是多少？")

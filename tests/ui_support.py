@@ -18,9 +18,9 @@ def build_index(index_dir: Path) -> Settings:
     settings = Settings(index_dir=index_dir, llm_base_url=None, llm_model=None)
     report = ingest_paths(DATA_PDFS, settings, progress=False)
     assert report.ok and len(report.stored) == len(DATA_PDFS), report.files
-    from ui.docs import sync_retrieval
+    from retrieval.hybrid import HybridSearch
 
-    sync_retrieval(settings)
+    HybridSearch(settings).close()  # the vector index too, as the app would build it on first start
     return settings
 
 

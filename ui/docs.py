@@ -8,12 +8,14 @@ only as the document's display name in ``index_dir/ui/names.json``.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from core.errors import BudgetQAError
 from core.models import DocumentInfo
@@ -22,6 +24,7 @@ from core.store import SqlStore
 
 from .render import remove_page_images
 
+log = logging.getLogger("budgetqa.ui")
 _NAMES_LOCK = threading.Lock()
 MAX_NAME = 120
 
@@ -89,22 +92,31 @@ def doc_label(info: DocumentInfo) -> str:
 # ------------------------------------------------------------------ retrieval index
 
 
-def sync_retrieval(settings: Settings, removed: tuple[str, ...] = ()) -> None:
-    """Bring the vector index in line with the table store (drop `removed` documents first)."""
+def open_search(settings: Settings, store: SqlStore) -> Any | None:
+    """The hybrid search over `store` (Chroma brought in step with SQL on opening), or None when unavailable.
+
+    Answering reads the table store, so the chat still works without it; uploads and deletions then only
+    change SQL, and the next HybridSearch opened anywhere catches up.
+    """
     try:
         from retrieval.hybrid import HybridSearch
-    except ImportError:  # retrieval without a vector index: answering reads the table store only
+
+        return HybridSearch(settings, store)
+    except Exception as exc:  # noqa: BLE001 - Chroma down or misconfigured must not stop the chat
+        log.warning("vector index unavailable: %s", exc)
+        return None
+
+
+def sync_search(search: Any | None, reindexed: tuple[str, ...] = ()) -> None:
+    """Bring the vector index in line with SQL, re-embedding `reindexed` documents whatever their state."""
+    if search is None:
         return
-    search = HybridSearch(settings)
-    for doc_id in removed:
-        for name in ("delete_document", "delete"):
-            fn = getattr(search, name, None)
-            if callable(fn):
-                fn(doc_id)
-                break
-    sync = getattr(search, "sync", None)
-    if callable(sync):
-        sync()
+    try:
+        for doc_id in reindexed:
+            search.index_document(doc_id)
+        search.sync()
+    except Exception as exc:  # noqa: BLE001
+        log.warning("vector index sync failed: %s", exc)
 
 
 # ------------------------------------------------------------------ uploads
@@ -124,7 +136,7 @@ def write_upload(settings: Settings, data: bytes) -> Path:
     return Path(name)
 
 
-def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes) -> UploadResult:
+def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes, search: Any | None = None) -> UploadResult:
     """Ingest one uploaded file; a failure leaves the index as it was and says why."""
     from ingest.cli import ingest_paths
 
@@ -149,7 +161,7 @@ def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes) -
         return UploadResult(shown, True, "unchanged", f"内容与已索引的文档相同（{known}），未重复导入", r.doc_id)
     if r.doc_id:
         _set_name(settings, r.doc_id, shown)
-    sync_retrieval(settings)
+    sync_search(search)
     return UploadResult(shown, True, r.status,
                         f"已导入：{r.pages} 页，{r.tables} 张表，{r.rows} 行，{r.chunks} 段文字", r.doc_id)
 
@@ -157,11 +169,13 @@ def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes) -
 # ------------------------------------------------------------------ deletion and re-indexing
 
 
-def delete_document(settings: Settings, store: SqlStore, doc_id: str) -> None:
+def delete_document(settings: Settings, store: SqlStore, doc_id: str, search: Any | None = None) -> None:
     """Remove a document from the table store, the vector index, the PDF copies and the page images."""
     info = store.get_info(doc_id)
-    store.delete_document(doc_id)
-    sync_retrieval(settings, removed=(doc_id,))
+    if search is not None:
+        search.delete_document(doc_id)  # SQL and Chroma
+    else:
+        store.delete_document(doc_id)
     pdf_dir = settings.pdf_dir.resolve()
     for candidate in {info.path, str(settings.pdf_dir / f"{doc_id}.pdf")}:
         if candidate:
@@ -173,7 +187,8 @@ def delete_document(settings: Settings, store: SqlStore, doc_id: str) -> None:
 
 
 def reindex_all(
-    settings: Settings, store: SqlStore, progress: Callable[[int, int, str], None] | None = None
+    settings: Settings, store: SqlStore, progress: Callable[[int, int, str], None] | None = None,
+    search: Any | None = None,
 ) -> list[tuple[str, str]]:
     """Parse every stored PDF again and replace its document in one transaction each.
 
@@ -183,6 +198,7 @@ def reindex_all(
     from ingest.pipeline import file_to_document
 
     problems: list[tuple[str, str]] = []
+    done: list[str] = []
     infos = store.list_documents()
     for i, info in enumerate(infos):
         if progress:
@@ -197,11 +213,11 @@ def reindex_all(
             problems.append((info.doc, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             continue
         doc.doc, doc.path = info.doc, str(path)
-        store.save_document(doc)
+        done.append(store.save_document(doc))
         remove_page_images(settings, info.doc_id)
     if progress:
         progress(len(infos), len(infos), "")
-    sync_retrieval(settings)
+    sync_search(search, reindexed=tuple(done))
     return problems
 
 
@@ -212,6 +228,4 @@ def ingest_bundled(settings: Settings, store: SqlStore) -> int:
     from ingest.cli import ingest_paths
 
     report = ingest_paths([settings.data_dir], settings, progress=False, store=store)
-    if report.stored:
-        sync_retrieval(settings)
     return len(report.stored)

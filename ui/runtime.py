@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -17,7 +18,7 @@ from core.models import BBox, DocumentInfo
 from core.settings import Settings
 from core.store import SqlStore, open_store
 
-from .docs import ingest_bundled, load_names
+from .docs import ingest_bundled, load_names, open_search
 from .examples import example_questions
 from .render import render_page
 
@@ -29,6 +30,7 @@ class Runtime:
     settings: Settings
     store: SqlStore
     key: str  # identifies the index in cache keys
+    search: Any | None = None  # retrieval.hybrid.HybridSearch, kept in step with the store
 
     def mode_label(self) -> str:
         """The answering mode as shown to users: the LLM's model name, never its key or address."""
@@ -43,8 +45,9 @@ def _runtime(key: str, _settings: Settings) -> Runtime:
     added = ingest_bundled(_settings, store)
     if added:
         log.info("ingested %d bundled documents into %s", added, _settings.index_dir)
+    search = open_search(_settings, store)
     _warm_up(_settings)
-    return Runtime(_settings, store, key)
+    return Runtime(_settings, store, key, search)
 
 
 def _warm_up(settings: Settings) -> None:

@@ -51,7 +51,7 @@ def _uploads(rt: Runtime) -> None:
     messages = []
     for i, f in enumerate(files):
         bar.progress(i / len(files), text=f"正在解析 {f.name}（{i + 1}/{len(files)}）")
-        r = ingest_upload(rt.settings, rt.store, f.name, f.getvalue())
+        r = ingest_upload(rt.settings, rt.store, f.name, f.getvalue(), rt.search)
         kind = "err" if not r.ok else ("warn" if r.status == "unchanged" else "ok")
         messages.append((kind, f"{r.name}：{r.message}" if r.ok else f"{r.name} 未导入：{r.message}"))
     bar.progress(1.0, text="导入完成")
@@ -79,7 +79,7 @@ def _delete(rt: Runtime, docs: list[DocumentInfo], names: dict[str, str]) -> Non
                  key=f"delete-{n}") and target:
         info = by_id[target]
         try:
-            delete_document(rt.settings, rt.store, target)
+            delete_document(rt.settings, rt.store, target, rt.search)
             msg = ("ok", f"已删除：{doc_label(info)}（{display_name(info, names)}）")
         except BudgetQAError as exc:
             msg = ("err", f"删除失败：{exc}")
@@ -98,7 +98,7 @@ def _reindex(rt: Runtime, docs: list[DocumentInfo]) -> None:
         bar.progress(i / max(n, 1), text=f"正在解析 {name}（{i + 1}/{n}）" if name else "正在重建检索索引……")
 
     try:
-        problems = reindex_all(rt.settings, rt.store, step)
+        problems = reindex_all(rt.settings, rt.store, step, rt.search)
         msgs = [("ok", f"已重新索引 {len(docs) - len(problems)} 个文档")]
         msgs += [("err", f"{name} 保留原索引：{why}") for name, why in problems]
     except BudgetQAError as exc:

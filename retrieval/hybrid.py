@@ -1,0 +1,197 @@
+"""Hybrid search: BM25 and vector rankings fused by reciprocal rank fusion, returned as ChunkHit/RowHit.
+
+Opening a HybridSearch makes Chroma match the SQL store (documents missing from Chroma are indexed,
+documents gone from SQL are dropped), and so does every search after the store's generation changed,
+so a document is searchable right after ingest whichever process stored it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from core.errors import DocumentNotFoundError
+from core.models import DocumentInfo, RowHit
+from core.settings import Settings, get_settings
+from core.store import TableStore, open_store
+
+from .check import Drift, find_drift, repair
+from .items import Hit, HitCache
+from .lexical import LexicalIndex
+from .vector import VectorIndex
+
+log = logging.getLogger(__name__)
+RRF_K = 60
+MIN_NAME_PART = 4  # shortest piece of a unit name that is taken out of a question before searching its documents
+
+
+def rrf(rankings: list[list[str]], k: int = RRF_K, weights: list[float] | None = None) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: Σ w/(k + rank) over the rankings an id appears in (rank from 1), best first."""
+    scores: dict[str, float] = {}
+    for n, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[n]
+        for rank, item_id in enumerate(ranking, start=1):
+            scores[item_id] = scores.get(item_id, 0.0) + w / (k + rank)
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))
+
+
+def _longest_common(a: str, b: str) -> tuple[int, int]:
+    """(start in a, length) of the longest common substring of a and b."""
+    best, end = 0, 0
+    prev = [0] * (len(b) + 1)
+    for i, ca in enumerate(a, 1):
+        cur = [0] * (len(b) + 1)
+        for j, cb in enumerate(b, 1):
+            if ca == cb:
+                cur[j] = prev[j - 1] + 1
+                if cur[j] > best:
+                    best, end = cur[j], i
+        prev = cur
+    return end - best, best
+
+
+def strip_names(query: str, names: list[str], min_len: int = MIN_NAME_PART) -> str:
+    """The query without the pieces (≥ min_len characters) it shares with the given unit names.
+
+    Inside known documents the unit's name identifies the document, not the passage; left in, it makes
+    cover pages and headings, which repeat the name, outrank the passage asked about.
+    """
+    out = query
+    for name in sorted({n for n in names if n}, key=len, reverse=True):
+        while True:
+            start, length = _longest_common(out, name)
+            if length < min_len:
+                break
+            out = out[:start] + "\x00" + out[start + length:]
+    parts = out.split("\x00")
+    # a scrap of one or two characters between two removed pieces is part of the name too (人[社]局)
+    kept = [p for n, p in enumerate(parts) if n in (0, len(parts) - 1) or len(p.strip()) > 2]
+    return " ".join(" ".join(kept).split()) or query
+
+
+class HybridSearch:
+    """BM25 + vector search over the SQL store's chunks and rows, with Chroma kept in step with SQL."""
+
+    def __init__(self, settings: Settings | None = None, store: TableStore | None = None, client: Any = None,
+                 sync: bool = True) -> None:
+        self.settings = get_settings(settings)
+        self.store: TableStore = store if store is not None else open_store(self.settings)
+        self.vector = VectorIndex(self.settings, self.store, client=client)
+        self.lexical = LexicalIndex(self.settings, self.store)
+        self.hits = HitCache(self.store)
+        self._generation: str | None = None
+        self._infos: dict[str, DocumentInfo] = {}
+        self._lock = threading.RLock()
+        self.last_sync: Drift | None = None
+        if sync:
+            self.sync()
+
+    # ------------------------------------------------------------ keeping Chroma in step with SQL
+
+    def sync(self, store: TableStore | None = None) -> Drift:
+        """Make Chroma match SQL: index what is missing or incomplete, delete what SQL no longer has."""
+        with self._lock:
+            if store is not None and store is not self.store:
+                self._attach(store)
+            gen = self.store.generation()
+            drift = find_drift(self.store, self.vector)
+            if not drift.clean:
+                written = repair(drift, self.vector)
+                log.info("vector index synced: %d documents indexed (%d items), %d removed",
+                         len(drift.to_reindex()), written, len(drift.extra))
+            self._generation = gen
+            self._infos = {i.doc_id: i for i in self.store.list_documents()}
+            self.hits.clear()
+            self.last_sync = drift
+            return drift
+
+    def _attach(self, store: TableStore) -> None:
+        self.store = store
+        self.vector._store = store
+        self.lexical = LexicalIndex(self.settings, store)
+        self.hits = HitCache(store)
+
+    def _fresh(self) -> None:
+        if self.store.generation() != self._generation:
+            self.sync()
+
+    def index_document(self, doc_id: str) -> int:
+        """(Re)index one stored document in Chroma; BM25 follows on the next search."""
+        return self.vector.index_document(doc_id)
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Delete a document from SQL and from Chroma; idempotent (False when neither had it)."""
+        with self._lock:
+            try:
+                self.store.delete_document(doc_id)
+                found = True
+            except DocumentNotFoundError:
+                found = False
+            found = bool(self.vector.item_ids(doc_id)) or found
+            self.vector.delete_document(doc_id)
+            self.sync()
+            return found
+
+    # ------------------------------------------------------------ searching
+
+    @property
+    def weights(self) -> list[float]:
+        """Fusion weights of the BM25 and the vector ranking."""
+        return [1.0, float(getattr(self.vector.embedder, "fusion_weight", 1.0))]
+
+    def rankings(self, query: str, doc_ids: list[str] | None = None, depth: int = 50,
+                 kind: str | None = None) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+        """The BM25 and the vector ranking (id, score) of a query, each `depth` long."""
+        self._fresh()
+        if doc_ids is not None:
+            query = strip_names(query, [self._infos[d].unit for d in doc_ids if d in self._infos])
+        return (self.lexical.search(query, doc_ids, depth, kind), self.vector.search(query, doc_ids, depth, kind))
+
+    def search_ids(self, query: str, doc_ids: list[str] | None = None, k: int | None = None,
+                   kind: str | None = None) -> list[tuple[str, float]]:
+        """Fused (item id, RRF score), best first."""
+        k = k or self.settings.top_k
+        lex, vec = self.rankings(query, doc_ids, max(50, 4 * k), kind)
+        return rrf([[i for i, _ in lex], [i for i, _ in vec]], weights=self.weights)[:k]
+
+    def search(self, query: str, doc_ids: list[str] | None = None, k: int | None = None,
+               kind: str | None = None) -> list[Hit]:
+        """The k best chunks and rows for a query (within `doc_ids` when given; kind 'chunk' or 'row' to restrict)."""
+        k = k or self.settings.top_k
+        lex, vec = self.rankings(query, doc_ids, max(50, 4 * k), kind)
+        lex_rank = {i: r for r, (i, _) in enumerate(lex, 1)}
+        vec_rank = {i: r for r, (i, _) in enumerate(vec, 1)}
+        out: list[Hit] = []
+        for item_id, score in rrf([list(lex_rank), list(vec_rank)], weights=self.weights):
+            hit = self.hits.get(item_id)
+            if hit is None:  # Chroma still had a document SQL has just dropped
+                continue
+            if isinstance(hit, RowHit):
+                why = f"hybrid: bm25 #{lex_rank.get(item_id, '-')}, vector #{vec_rank.get(item_id, '-')}"
+                out.append(replace(hit, score=score, why=why))
+            else:
+                out.append(replace(hit, score=score))
+            if len(out) >= k:
+                break
+        return out
+
+    def close(self) -> None:
+        """Release the SQL store's connections."""
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+def indexer(settings: Settings | None = None) -> Callable[[DocumentInfo], None]:
+    """An `on_stored` hook for ingest: index each document in Chroma right after SQL stored it."""
+    state: dict[str, VectorIndex] = {}
+
+    def on_stored(info: DocumentInfo) -> None:
+        if "v" not in state:
+            state["v"] = VectorIndex(settings)
+        state["v"].index_document(info.doc_id)
+
+    return on_stored

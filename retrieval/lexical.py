@@ -1,0 +1,229 @@
+"""BM25 over jieba tokens of the same texts the vector index holds (chunks with headings, row renderings).
+
+The index lives in memory, one compact posting list (CSR arrays) per document, and follows the SQL store:
+when `store.generation()` changes, documents that appeared are added and those that went away are dropped.
+Tokens of a document are cached on disk under index_dir/lexical/, keyed by the document id (a content hash),
+its sizes and the tokeniser version, so a restart does not run jieba over every document again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.models import DocumentInfo
+from core.settings import Settings, get_settings
+from core.store import TableStore, open_store
+
+from .items import Item, iter_doc_items
+from .tokens import query_tokens, tokenize
+
+log = logging.getLogger(__name__)
+K1 = 1.2
+B = 0.75
+
+
+def tokens_version() -> str:
+    """Changes whenever the tokeniser, the vocabulary or the renderings change (it hashes their sources)."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("tokens.py", "items.py", "domain_words.txt"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+@dataclass
+class DocPostings:
+    """One document's items as a term-sorted posting list: terms[i] occurs in items[offsets[i]:offsets[i+1]]."""
+
+    ids: list[str]
+    lengths: np.ndarray  # tokens per item
+    words: list[str]  # the document's distinct terms, sorted
+    offsets: np.ndarray
+    items: np.ndarray
+    tfs: np.ndarray
+    terms: np.ndarray | None = None  # global term ids of `words`, in the same order, set when added
+
+    @classmethod
+    def build(cls, items: list[Item]) -> DocPostings:
+        """Tokenise the items and invert them."""
+        triples: dict[str, list[tuple[int, int]]] = {}
+        lengths = np.zeros(len(items), dtype=np.float32)
+        for n, it in enumerate(items):
+            toks = tokenize(it.text)
+            lengths[n] = len(toks)
+            for word, tf in Counter(toks).items():
+                triples.setdefault(word, []).append((n, tf))
+        words = sorted(triples)
+        sizes = [len(triples[w]) for w in words]
+        offsets = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        flat = [p for w in words for p in triples[w]]
+        posting = np.array(flat, dtype=np.int32).reshape(-1, 2)
+        return cls([it.id for it in items], lengths, words, offsets, posting[:, 0].copy(),
+                   posting[:, 1].astype(np.float32))
+
+    def save(self, path: Path) -> None:
+        """Write to an .npz file (atomically)."""
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, ids=np.array(self.ids, dtype=str), lengths=self.lengths, words=np.array(self.words, dtype=str),
+                 offsets=self.offsets, items=self.items, tfs=self.tfs)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> DocPostings:
+        """Read what `save` wrote."""
+        with np.load(path, allow_pickle=False) as z:
+            return cls([str(x) for x in z["ids"]], z["lengths"], [str(x) for x in z["words"]], z["offsets"],
+                       z["items"], z["tfs"])
+
+
+class LexicalIndex:
+    """In-memory BM25 over every stored document, refreshed when the store's generation changes."""
+
+    def __init__(self, settings: Settings | None = None, store: TableStore | None = None,
+                 cache: bool = True) -> None:
+        self.settings = get_settings(settings)
+        self.store = store if store is not None else open_store(self.settings)
+        self.cache_dir: Path | None = self.settings.index_dir / "lexical" / tokens_version() if cache else None
+        self.docs: dict[str, DocPostings] = {}
+        self.vocab: dict[str, int] = {}
+        self.df = np.zeros(0, dtype=np.float64)
+        self.n_items = 0
+        self.total_len = 0.0
+        self._generation: str | None = None
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------ keeping up with the store
+
+    def refresh(self, force: bool = False) -> bool:
+        """Follow the store: add new documents, drop deleted ones. True when something changed."""
+        gen = self.store.generation()
+        if gen == self._generation and not force:
+            return False
+        with self._lock:
+            if gen == self._generation and not force:
+                return False
+            infos = {i.doc_id: i for i in self.store.list_documents()}
+            for doc_id in [d for d in self.docs if d not in infos]:
+                self._remove(doc_id)
+            missing = [d for d in infos if d not in self.docs]
+            self._add_many([infos[d] for d in missing])
+            self._generation = gen
+            return True
+
+    def _cache_path(self, info: DocumentInfo) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        return self.cache_dir / f"{info.doc_id}-{info.n_chunks}-{info.n_rows}.npz"
+
+    def _add_many(self, infos: list[DocumentInfo]) -> None:
+        to_build: list[DocumentInfo] = []
+        for info in infos:
+            path = self._cache_path(info)
+            if path is not None and path.exists():
+                try:
+                    self._add(info.doc_id, DocPostings.load(path))
+                    continue
+                except (OSError, ValueError, KeyError) as exc:
+                    log.warning("token cache %s unreadable (%s); rebuilding", path, exc)
+            to_build.append(info)
+        by_id = {i.doc_id: i for i in to_build}
+        for start in range(0, len(to_build), 50):
+            for doc_id, items in iter_doc_items(self.store, [i.doc_id for i in to_build[start:start + 50]]):
+                postings = DocPostings.build(items)
+                path = self._cache_path(by_id[doc_id])
+                if path is not None:
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        postings.save(path)
+                    except OSError as exc:
+                        log.warning("cannot cache tokens in %s: %s", path, exc)
+                self._add(doc_id, postings)
+
+    def _add(self, doc_id: str, p: DocPostings) -> None:
+        if doc_id in self.docs:
+            self._remove(doc_id)
+        for w in p.words:
+            if w not in self.vocab:
+                self.vocab[w] = len(self.vocab)
+        if len(self.vocab) > len(self.df):
+            grown = np.zeros(max(len(self.vocab), 2 * len(self.df)), dtype=np.float64)
+            grown[:len(self.df)] = self.df
+            self.df = grown
+        p.terms = np.array([self.vocab[w] for w in p.words], dtype=np.int64)
+        order = np.argsort(p.terms, kind="stable")  # sort by global term id, for searchsorted
+        if len(order) and np.any(order[:-1] > order[1:]):
+            starts, ends = p.offsets[:-1][order], p.offsets[1:][order]
+            idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)])
+            p.items, p.tfs = p.items[idx], p.tfs[idx]
+            p.offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
+            p.terms = p.terms[order]
+            p.words = [p.words[i] for i in order]
+        np.add.at(self.df, p.terms, np.diff(p.offsets).astype(np.float64))
+        self.docs[doc_id] = p
+        self.n_items += len(p.ids)
+        self.total_len += float(p.lengths.sum())
+
+    def _remove(self, doc_id: str) -> None:
+        p = self.docs.pop(doc_id)
+        assert p.terms is not None
+        np.subtract.at(self.df, p.terms, np.diff(p.offsets).astype(np.float64))
+        self.n_items -= len(p.ids)
+        self.total_len -= float(p.lengths.sum())
+
+    # ------------------------------------------------------------ searching
+
+    def search(self, query: str, doc_ids: list[str] | None = None, k: int = 20,
+               kind: str | None = None) -> list[tuple[str, float]]:
+        """(item id, BM25 score) of the k best items with a positive score, optionally within documents/of a kind."""
+        self.refresh()
+        with self._lock:
+            qids = sorted({self.vocab[t] for t in query_tokens(query) if t in self.vocab})
+            if not qids or self.n_items == 0:
+                return []
+            q = np.array(qids, dtype=np.int64)
+            df = self.df[q]
+            idf = np.log1p((self.n_items - df + 0.5) / (df + 0.5))
+            avgdl = max(self.total_len / self.n_items, 1e-9)
+            wanted = self.docs.keys() if doc_ids is None else [d for d in doc_ids if d in self.docs]
+            marker = None if kind is None else (":c:" if kind == "chunk" else ":r:")
+            found: list[tuple[float, str]] = []
+            for doc_id in wanted:
+                found.extend(self._score_doc(self.docs[doc_id], q, idf, avgdl, k, marker))
+        found.sort(key=lambda x: (-x[0], x[1]))
+        return [(i, s) for s, i in found[:k]]
+
+    @staticmethod
+    def _score_doc(p: DocPostings, q: np.ndarray, idf: np.ndarray, avgdl: float, k: int,
+                   marker: str | None) -> list[tuple[float, str]]:
+        assert p.terms is not None
+        if not len(p.terms):
+            return []
+        pos = np.searchsorted(p.terms, q)
+        hit = (pos < len(p.terms)) & (p.terms[np.minimum(pos, len(p.terms) - 1)] == q)
+        if not hit.any():
+            return []
+        scores = np.zeros(len(p.ids), dtype=np.float64)
+        norm = K1 * (1.0 - B + B * p.lengths / avgdl)
+        for j in np.nonzero(hit)[0]:
+            sl = slice(int(p.offsets[pos[j]]), int(p.offsets[pos[j] + 1]))
+            items, tf = p.items[sl], p.tfs[sl]
+            scores[items] += idf[j] * tf * (K1 + 1.0) / (tf + norm[items])
+        if marker is not None:
+            scores[[marker not in i for i in p.ids]] = 0.0
+        top = np.nonzero(scores > 0)[0]
+        if len(top) > k:
+            top = top[np.argpartition(-scores[top], k - 1)[:k]]
+        return [(float(scores[i]), p.ids[i]) for i in top]
+
+    def stats(self) -> dict[str, float]:
+        """Sizes of the index: documents, items, distinct terms, average item length."""
+        return {"docs": len(self.docs), "items": self.n_items, "terms": len(self.vocab),
+                "avg_len": self.total_len / self.n_items if self.n_items else 0.0}
