@@ -177,3 +177,15 @@ def test_generation_of_empty_store_is_stable(store: SqlStore) -> None:
     assert store.generation() == store.generation()
     reopened = open_store(store.settings)
     assert reopened.generation() == store.generation()
+
+
+def test_real_pdf_round_trip(store: SqlStore) -> None:
+    from ingest.pipeline import file_to_document
+
+    src = Path(__file__).resolve().parent.parent / "data" / "huaibei-2026-unit-budget.pdf"
+    doc = file_to_document(src, store.settings)
+    store.save_document(doc)
+    assert store.load_document(doc.doc_id) == doc
+    info = store.get_info(doc.doc_id)
+    assert info.n_rows == sum(len(t.rows) for t in doc.tables) == sum(1 for _ in store.iter_row_hits())
+    assert info.n_chunks == len(doc.chunks) == sum(1 for _ in store.iter_chunk_hits())
