@@ -20,8 +20,21 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 120
 
 
+@pytest.fixture(scope="module")
+def shared_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index for the tests that only read it."""
+    return build_index(tmp_path_factory.mktemp("shared") / "index").index_dir
+
+
 @pytest.fixture
-def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def index(shared_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    offline_env(monkeypatch, shared_index, tmp_path / "uploads")
+    return Settings()
+
+
+@pytest.fixture
+def own_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """A fresh index for a test that uploads, deletes or re-indexes."""
     settings = build_index(tmp_path / "index")
     offline_env(monkeypatch, settings.index_dir, tmp_path / "uploads")
     return Settings()
@@ -170,52 +183,52 @@ def _synthetic_question(pdf: Path) -> tuple[str, str]:
     raise AssertionError(f"no lookup question in {qa}")
 
 
-def test_uploaded_pdf_is_answerable_right_after(index: Settings, tmp_path: Path) -> None:
+def test_uploaded_pdf_is_answerable_right_after(own_index: Settings, tmp_path: Path) -> None:
     at = start()
-    before = set(doc_ids(index))
+    before = set(doc_ids(own_index))
     pdf = sorted(SYNTHETIC.glob("*.pdf"))[0]
     original = "上传的 预算公开（测试）.pdf"
     at = _upload(at, original, pdf.read_bytes())
     assert any(original in s and "已导入" in s for s in texts(at.sidebar.success)), texts(at.sidebar.error)
-    new = set(doc_ids(index)) - before
+    new = set(doc_ids(own_index)) - before
     assert len(new) == 1
-    info = open_store(index).get_info(new.pop())
+    info = open_store(own_index).get_info(new.pop())
     assert original not in info.doc and info.doc.startswith("upload-")  # the uploaded name is never a path
     assert not list((tmp_path / "uploads").iterdir())  # the temporary copy is gone
     assert original in " ".join(texts(at.sidebar.markdown))  # shown under its own name
-    assert vectors(index, info.doc_id) > 0  # in the vector index too
+    assert vectors(own_index, info.doc_id) > 0  # in the vector index too
     question, expected = _synthetic_question(pdf)
     at = ask(at, question)
     verified = [s for s in last_reply(at)["success"] if "已核验" in s]
     assert verified and expected in verified[0] and info.unit in verified[0], texts(at.warning)
 
 
-def test_damaged_upload_shows_reason_and_changes_nothing(index: Settings, tmp_path: Path) -> None:
+def test_damaged_upload_shows_reason_and_changes_nothing(own_index: Settings, tmp_path: Path) -> None:
     at = start()
-    before = doc_ids(index)
+    before = doc_ids(own_index)
     at = _upload(at, "x.pdf", os.urandom(4096))
     errors = texts(at.sidebar.error)
     assert any("x.pdf" in e and "不是PDF" in e for e in errors), errors
-    assert doc_ids(index) == before
+    assert doc_ids(own_index) == before
     assert not list((tmp_path / "uploads").iterdir())
 
 
-def test_delete_document_removes_it_everywhere(index: Settings) -> None:
+def test_delete_document_removes_it_everywhere(own_index: Settings) -> None:
     at = ask(start(), "金保专网经费是多少？")
-    store = open_store(index)
+    store = open_store(own_index)
     luoyang = next(d for d in store.list_documents() if d.unit.startswith("洛阳"))
     store.close()
-    pages = index.index_dir / "pages" / luoyang.doc_id
+    pages = own_index.index_dir / "pages" / luoyang.doc_id
     assert pages.is_dir()
-    assert vectors(index, luoyang.doc_id) > 0
+    assert vectors(own_index, luoyang.doc_id) > 0
     at.sidebar.selectbox[0].select(luoyang.doc_id).run()
     next(c for c in at.sidebar.checkbox if c.label.startswith("确认删除")).check().run()
     next(b for b in at.sidebar.button if b.label == "删除").click().run()
     assert not at.exception
     assert any("已删除" in s for s in texts(at.sidebar.success))
-    assert luoyang.doc_id not in doc_ids(index)
+    assert luoyang.doc_id not in doc_ids(own_index)
     assert not pages.exists()
-    assert vectors(index, luoyang.doc_id) == 0
+    assert vectors(own_index, luoyang.doc_id) == 0
     assert not Path(luoyang.path or "").exists()
     assert "洛阳市劳动能力鉴定中心" not in " ".join(texts(at.sidebar.markdown))
     at = ask(at, "金保专网经费是多少？")
@@ -223,13 +236,13 @@ def test_delete_document_removes_it_everywhere(index: Settings) -> None:
     assert not any("57.20" in s for s in reply["success"]) and reply["warning"]
 
 
-def test_reindex_keeps_every_document(index: Settings) -> None:
+def test_reindex_keeps_every_document(own_index: Settings) -> None:
     at = start()
-    before = doc_ids(index)
+    before = doc_ids(own_index)
     next(b for b in at.sidebar.button if b.label == "重新索引全部文档").click().run()
     assert not at.exception
     assert any("已重新索引 2 个文档" in s for s in texts(at.sidebar.success))
-    assert doc_ids(index) == before
+    assert doc_ids(own_index) == before
     at = ask(at, "金保专网经费是多少？")
     assert any("57.20" in s for s in texts(at.success))
 
