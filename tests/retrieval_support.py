@@ -32,8 +32,9 @@ def parsed_documents() -> tuple[Document, ...]:
 
 def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings of a test index (local embedding, no LLM, whatever the environment says)."""
-    return Settings(index_dir=index_dir, embedding="local", chroma_host=None, llm_base_url=None,
-                    llm_model=None, **extra)  # type: ignore[arg-type]
+    values: dict[str, object] = {"embedding": "local", "chroma_host": None, "llm_base_url": None, "llm_model": None}
+    values.update(extra)
+    return Settings(index_dir=index_dir, **values)  # type: ignore[arg-type]
 
 
 def store_documents(settings: Settings, names: tuple[str, ...] | None = None) -> dict[str, str]:

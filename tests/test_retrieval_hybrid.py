@@ -58,7 +58,7 @@ def test_project_row_is_found_with_its_citation(search: tuple[HybridSearch, dict
     hs, ids = search
     hits = hs.search("金保专网经费是多少？", [ids[LUOYANG]], k=3, kind="row")
     assert hits and all(isinstance(h, RowHit) for h in hits)
-    top = next(h for h in hits if h.table_name == "项目支出预算表")
+    top = next(h for h in hits if isinstance(h, RowHit) and h.table_name == "项目支出预算表")
     assert top.row.label == "金保专网经费" and top.table == "2026年项目支出预算表"
     assert top.row.cell("合计") is not None and top.row.cell("合计").text == "57.20"  # type: ignore[union-attr]
     assert top.doc.doc == LUOYANG and top.doc.unit.startswith("洛阳市劳动能力鉴定中心") and top.doc.year == 2026
