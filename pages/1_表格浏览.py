@@ -7,7 +7,7 @@ import streamlit as st
 from core.errors import DocumentNotFoundError
 from core.models import Document, Table
 from ui.docs import display_name, doc_label, load_names
-from ui.runtime import Runtime, documents, get_runtime, page_png
+from ui.runtime import Runtime, documents, get_runtime, page_png, use_app_navigation
 from ui.tables import csv_bytes, excel_bytes, safe_file_stem, table_frame
 
 
@@ -29,6 +29,7 @@ def _page_boxes(t: Table, page: int) -> tuple:
     return tuple(r.bbox for r in t.rows if r.page == page)
 
 
+use_app_navigation()
 rt = get_runtime()
 docs = documents(rt)
 names = load_names(rt.settings)
@@ -61,7 +62,7 @@ meta = [f"单位：{doc.unit}", f"年度：{doc.year or '—'}", f"计量单位�
         f"{len(df)} 行 × {len(df.columns)} 列"]
 st.markdown("　|　".join(meta))
 
-data_col, page_col = st.columns([3, 2])
+data_col, page_col = st.columns([1, 1], gap="medium")
 with data_col:
     st.subheader(table.title or table.name or "表格", anchor=False)
     if df.empty:
@@ -90,7 +91,7 @@ with page_col:
         info = by_id[doc_id]
         if info.path:
             try:
-                png = page_png(rt, info.path, doc_id, int(page), _page_boxes(table, int(page)))
+                png = page_png(rt, info.path, doc_id, int(page), _page_boxes(table, int(page)), style="outline")
                 st.image(png, caption=f"{display_name(info, names)} 第{page}页（框内为该表）", width="stretch")
             except Exception as exc:  # noqa: BLE001 - a page that cannot render must not hide the table
                 st.warning(f"第{page}页无法显示：{exc}")

@@ -16,6 +16,7 @@ from core.models import BBox, Citation
 from core.settings import Settings
 
 HIGHLIGHT_FILL = (255, 214, 0, 70)
+OUTLINE_FILL = (0, 0, 0, 0)  # "outline" style: a frame only, for whole tables
 HIGHLIGHT_STROKE = (214, 40, 40, 255)
 HIGHLIGHT_WIDTH = 3
 PAD = 2.0  # points around a box, so the frame does not cover the text
@@ -46,21 +47,27 @@ def _key(boxes: Iterable[BBox]) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:12] if text else "plain"
 
 
-def image_path(settings: Settings, doc_id: str, page: int, boxes: Sequence[BBox], resolution: int) -> Path:
+def image_path(settings: Settings, doc_id: str, page: int, boxes: Sequence[BBox], resolution: int,
+               style: str = "fill") -> Path:
     safe_id = "".join(ch for ch in doc_id if ch.isalnum()) or "doc"
-    return pages_dir(settings) / safe_id / f"p{page:04d}-r{resolution}-{_key(boxes)}.png"
+    tag = "" if style == "fill" or not boxes else f"-{style}"
+    return pages_dir(settings) / safe_id / f"p{page:04d}-r{resolution}-{_key(boxes)}{tag}.png"
 
 
 def render_page(
     settings: Settings, pdf_path: str | Path, doc_id: str, page: int, boxes: Sequence[BBox] = (),
-    resolution: int | None = None,
+    resolution: int | None = None, style: str = "fill",
 ) -> Path:
-    """PNG of one page (1-based) with `boxes` framed; rendered with pdfplumber once, then read from disk."""
+    """PNG of one page (1-based) with `boxes` framed; rendered with pdfplumber once, then read from disk.
+
+    style "fill" shades the boxes (cited rows and passages), "outline" only frames them (whole tables).
+    """
     import pdfplumber
 
     res = int(resolution or settings.render_resolution)
     boxes = [b for b in boxes if _is_box(b)]
-    out = image_path(settings, doc_id, page, boxes, res)
+    out = image_path(settings, doc_id, page, boxes, res, style)
+    fill = OUTLINE_FILL if style == "outline" else HIGHLIGHT_FILL
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +79,7 @@ def render_page(
         for x0, top, x1, bottom in boxes:
             rect = (max(0.0, x0 - PAD), max(0.0, top - PAD), min(float(pg.width), x1 + PAD),
                     min(float(pg.height), bottom + PAD))
-            img.draw_rect(rect, fill=HIGHLIGHT_FILL, stroke=HIGHLIGHT_STROKE, stroke_width=HIGHLIGHT_WIDTH)
+            img.draw_rect(rect, fill=fill, stroke=HIGHLIGHT_STROKE, stroke_width=HIGHLIGHT_WIDTH)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
         img.save(str(tmp), format="PNG")
     os.replace(tmp, out)

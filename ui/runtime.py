@@ -113,17 +113,34 @@ def examples(rt: Runtime, limit: int = 4) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _page_png(key: str, pdf_path: str, doc_id: str, page: int, boxes: tuple[BBox, ...], resolution: int,
-              _settings: Settings) -> bytes:
-    return render_page(_settings, pdf_path, doc_id, page, boxes, resolution).read_bytes()
+              style: str, _settings: Settings) -> bytes:
+    return render_page(_settings, pdf_path, doc_id, page, boxes, resolution, style).read_bytes()
 
 
-def page_png(rt: Runtime, pdf_path: str, doc_id: str, page: int, boxes: tuple[BBox, ...] = ()) -> bytes:
+def page_png(rt: Runtime, pdf_path: str, doc_id: str, page: int, boxes: tuple[BBox, ...] = (),
+             style: str = "fill") -> bytes:
     """PNG bytes of a page with `boxes` highlighted (rendered once: memory, then disk under index_dir/pages/)."""
     res = int(rt.settings.render_resolution)
-    return _page_png(rt.key, pdf_path, doc_id, page, tuple(boxes), res, rt.settings)
+    return _page_png(rt.key, pdf_path, doc_id, page, tuple(boxes), res, style, rt.settings)
 
 
 def clear_caches() -> None:
     """Forget cached reads after the index changed under us (page images are keyed by content anyway)."""
     _documents.clear()
     _examples.clear()
+
+
+def use_app_navigation() -> None:
+    """Run a page through app.py's st.navigation even when the first visit of the process lands on it.
+
+    Streamlit treats a ``pages/`` folder the old way (pages run alone, main page labelled "app", no
+    set_page_config of app.py) until some run has called st.navigation; a page that finds itself run
+    that way switches the process to app.py's navigation and reruns, landing on the same page.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without it: nothing to fix
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
