@@ -15,6 +15,20 @@ from .runtime import Runtime, page_png
 from .tables import citation_frame
 
 MAX_PAGE_IMAGES = 8  # per answer; more citations are listed without pictures
+PORTRAIT_WIDTH = 760  # pixels
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    """Width and height from a PNG header."""
+    if len(png) >= 24 and png[:8] == b"\x89PNG\r\n\x1a\n":
+        return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    return 0, 0
+
+
+def show_page(png: bytes, caption: str) -> None:
+    """A page image: landscape pages across the column, portrait pages at a readable width."""
+    w, h = _png_size(png)
+    st.image(png, caption=caption, width="stretch" if w >= h else min(w, PORTRAIT_WIDTH))
 
 
 def _number(v: Value) -> str:
@@ -25,7 +39,8 @@ def _status(answer: Answer) -> None:
     if answer.status == "answered":
         values = answer.values
         if values and all(v.verified for v in values):
-            st.success(f"{answer.answer}\n\n**已核验** · 数值已与原表逐项核对一致", icon=":material/verified:")
+            st.success(f"{answer.answer}\n\n**已核验** · 答案中的数值均已与引用的原表或原文核对一致",
+                       icon=":material/verified:")
         elif values:
             unverified = "、".join(v.label or v.text for v in values if not v.verified)
             st.info(f"{answer.answer}\n\n**未核验**：{unverified} 未能与原表数值对上，请查看原文。",
@@ -34,6 +49,7 @@ def _status(answer: Answer) -> None:
             st.info(answer.answer, icon=":material/description:")
     elif answer.status == "ambiguous":
         st.warning(f"**问题不够明确**　{answer.answer}", icon=":material/alt_route:")
+        st.caption("可在问题中写明单位、年度或表名，或在左侧“限定查询范围”中选择文档后再问。")
     else:
         st.warning(f"**未找到**　{answer.answer}", icon=":material/search_off:")
     if answer.notice:
@@ -101,7 +117,7 @@ def _originals(rt: Runtime, answer: Answer, docs: dict[str, DocumentInfo], names
                 except Exception as exc:  # noqa: BLE001 - a page that cannot render must not hide the answer
                     st.caption(f"第{page}页无法显示：{exc}")
                     continue
-                st.image(png, caption=f"{names.get(info.doc_id) or info.doc} 第{page}页", width="stretch")
+                show_page(png, f"{names.get(info.doc_id) or info.doc} 第{page}页")
                 shown += 1
         seen: list[DocumentInfo] = []
         for c in answer.citations:
