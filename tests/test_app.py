@@ -71,6 +71,16 @@ def vectors(settings: Settings, doc_id: str) -> int:
     return len(VectorIndex(settings).item_ids(doc_id))
 
 
+def red_pixels(png: Path) -> int:
+    """How many pixels of a page image belong to the red highlight frame."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(png) as im:
+        px = np.asarray(im.convert("RGB")).astype(int)
+    return int(((px[..., 0] > 180) & (px[..., 1] < 90) & (px[..., 2] < 90)).sum())
+
+
 def page_images(at: AppTest) -> list:
     return list(at.get("image"))
 
@@ -124,8 +134,17 @@ def test_verified_answer_with_cited_row_and_page_image(index: Settings) -> None:
     assert imgs and imgs[0].proto.imgs[0].url
     rendered = list((index.index_dir / "pages").rglob("*.png"))
     assert rendered, "page images are cached on disk under index_dir/pages/"
+    assert any(red_pixels(p) > 500 for p in rendered), "the cited row is framed in red"
     assert any(b.label.startswith("下载原文PDF") for b in at.download_button)
     assert "离线规则" in " ".join(texts(at.caption))
+
+
+def test_computed_value_shows_its_formula(index: Settings) -> None:
+    at = ask(start(), "淮北市人力资源和社会保障局信息中心人员经费占基本支出的比例是多少？")
+    reply = last_reply(at)
+    assert any("93.60" in s and "已核验" in s for s in reply["success"]), reply
+    calc = [m.value for m in at.chat_message[-1].markdown if "计算过程" in m.value]
+    assert calc and "105.38 ÷ 112.58" in calc[0]
 
 
 def test_ambiguous_and_not_found_answers_are_warnings(index: Settings) -> None:

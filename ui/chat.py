@@ -32,7 +32,9 @@ def show_page(png: bytes, caption: str) -> None:
 
 
 def _number(v: Value) -> str:
-    return f"{v.text}{'' if v.unit in ('', None) else ' ' + v.unit}"
+    if not v.unit or v.text.endswith(v.unit):
+        return v.text
+    return f"{v.text}{v.unit}" if v.unit in ("%", "‰") else f"{v.text} {v.unit}"
 
 
 def _status(answer: Answer) -> None:
@@ -62,7 +64,7 @@ def _values(answer: Answer) -> None:
         return
     lines = []
     for v in computed:
-        mark = "✅ 已核验" if v.verified else "⚠️ 未核验"
+        mark = ":green[:material/verified: 已核验]" if v.verified else ":orange[:material/warning: 未核验]"
         label = f"**{v.label}**：" if v.label else ""
         lines.append(f"- {label}{_number(v)}　{mark}  \n  计算过程：`{v.formula}`")
     st.markdown("**计算**\n\n" + "\n".join(lines))
