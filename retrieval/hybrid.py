@@ -105,6 +105,7 @@ class HybridSearch:
             self._generation = gen
             self._infos = {i.doc_id: i for i in self.store.list_documents()}
             self.hits.clear()
+            self.vector.forget()
             self.last_sync = drift
             return drift
 

@@ -8,11 +8,13 @@ so Chroma never falls back to its own default model.
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.config import Settings as ChromaSettings
 
 from core.errors import StoreError
@@ -25,6 +27,8 @@ from .items import Item, doc_of, iter_doc_items
 log = logging.getLogger(__name__)
 DOCS_PER_READ = 50  # documents read from the SQL store at a time when indexing many
 PAGE = 20000  # ids per page when listing the collection
+EXACT_DOCS = 8  # searches within at most this many documents rank their vectors exactly, here
+CACHED_DOCS = 256  # documents whose vectors are kept in memory for those searches
 
 
 def chroma_client(settings: Settings | None = None) -> Any:
@@ -59,6 +63,8 @@ class VectorIndex:
             self.batch = max(1, min(4000, int(self.client.get_max_batch_size())))
         except Exception as exc:
             raise StoreError(f"cannot open Chroma collection {self.name}: {exc}") from exc
+        self._vectors: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
 
     @property
     def store(self) -> TableStore:
@@ -78,6 +84,14 @@ class VectorIndex:
                 metadatas=[it.metadata() for it in part],  # type: ignore[misc]
             )
 
+    def forget(self, doc_ids: Iterable[str] | None = None) -> None:
+        """Drop cached vectors of some documents (of all when None)."""
+        with self._lock:
+            if doc_ids is None:
+                self._vectors.clear()
+            for d in doc_ids or ():
+                self._vectors.pop(d, None)
+
     def index_document(self, doc_id: str) -> int:
         """Upsert one stored document's chunks and rows (idempotent; stale ids of the document are removed)."""
         return self.index_documents([doc_id])
@@ -85,6 +99,7 @@ class VectorIndex:
     def index_documents(self, doc_ids: Iterable[str], progress: Any = None) -> int:
         """Upsert several stored documents in batches; returns how many items were written."""
         ids = list(dict.fromkeys(doc_ids))
+        self.forget(ids)
         written = 0
         pending: list[Item] = []
         for start in range(0, len(ids), DOCS_PER_READ):
@@ -105,6 +120,7 @@ class VectorIndex:
 
     def delete_document(self, doc_id: str) -> None:
         """Remove every vector of a document (nothing happens when there is none)."""
+        self.forget([doc_id])
         self.collection.delete(where={"doc_id": doc_id})
 
     # ------------------------------------------------------------ reading
@@ -136,18 +152,59 @@ class VectorIndex:
         """How many vectors the collection holds."""
         return int(self.collection.count())
 
+    def doc_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:
+        """(ids, unit vectors) of one document as Chroma holds them, cached (least recently used dropped)."""
+        with self._lock:
+            if doc_id in self._vectors:
+                self._vectors.move_to_end(doc_id)
+                return self._vectors[doc_id]
+        got = self.collection.get(where={"doc_id": doc_id}, include=["embeddings"])
+        ids = list(got["ids"])
+        embs = got.get("embeddings")
+        mat = np.asarray(embs, dtype=np.float32) if embs is not None and len(ids) else np.zeros((0, 1), np.float32)
+        with self._lock:
+            self._vectors[doc_id] = (ids, mat)
+            while len(self._vectors) > CACHED_DOCS:
+                self._vectors.popitem(last=False)
+        return ids, mat
+
+    def _exact(self, vec: np.ndarray, doc_ids: list[str], k: int, kind: str | None) -> list[tuple[str, float]]:
+        marker = None if kind is None else (":c:" if kind == "chunk" else ":r:")
+        found: list[tuple[float, str]] = []
+        for doc_id in dict.fromkeys(doc_ids):
+            ids, mat = self.doc_vectors(doc_id)
+            if not ids:
+                continue
+            scores = mat @ vec
+            order = np.argsort(-scores, kind="stable")
+            taken = 0
+            for i in order:
+                if marker is None or marker in ids[i]:
+                    found.append((float(scores[i]), ids[i]))
+                    taken += 1
+                    if taken >= k:
+                        break
+        found.sort(key=lambda x: (-x[0], x[1]))
+        return [(i, s) for s, i in found[:k]]
+
     def search(self, query: str, doc_ids: list[str] | None = None, k: int = 20,
                kind: str | None = None) -> list[tuple[str, float]]:
-        """(item id, cosine similarity) of the k nearest items, optionally within documents and of one kind."""
+        """(item id, cosine similarity) of the k nearest items, optionally within documents and of one kind.
+
+        Within a few documents the documents' vectors are ranked exactly here (Chroma's filtered HNSW
+        search is slower there and may return fewer than k); otherwise Chroma's HNSW index answers.
+        """
         if doc_ids is not None and not doc_ids:
             return []
+        vec = self.embedder.embed([query], query=True)
+        if doc_ids is not None and len(doc_ids) <= EXACT_DOCS:
+            return self._exact(vec[0], doc_ids, max(1, k), kind)
         where: list[dict[str, Any]] = []
         if doc_ids is not None:
-            where.append({"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}})
+            where.append({"doc_id": {"$in": list(doc_ids)}})
         if kind is not None:
             where.append({"kind": kind})
         flt: dict[str, Any] | None = where[0] if len(where) == 1 else ({"$and": where} if where else None)
-        vec = self.embedder.embed([query], query=True)
         try:
             res = self.collection.query(query_embeddings=vec, n_results=max(1, k), where=flt, include=["distances"])
         except Exception as exc:

@@ -81,3 +81,17 @@ def test_delete_document_removes_its_vectors(tmp_path: Path) -> None:
     assert vector.doc_ids() == {ids[HUAIBEI]}
     assert vector.search("金保专网经费", doc_ids=[ids[LUOYANG]], k=5) == []
     vector.delete_document(ids[LUOYANG])  # nothing left to delete: no error
+
+
+def test_exact_search_within_documents_agrees_with_chroma_query(
+        indexed: tuple[Settings, dict[str, str], VectorIndex], monkeypatch: pytest.MonkeyPatch) -> None:
+    import retrieval.vector as vector_module
+
+    _, ids, vector = indexed
+    for query, kind in (("一般公共预算基本支出", None), ("主要职责", "chunk"), ("住房公积金", "row")):
+        exact = vector.search(query, doc_ids=[ids[HUAIBEI]], k=8, kind=kind)
+        monkeypatch.setattr(vector_module, "EXACT_DOCS", 0)  # force Chroma's own filtered query
+        chroma = vector.search(query, doc_ids=[ids[HUAIBEI]], k=8, kind=kind)
+        monkeypatch.undo()
+        assert [i for i, _ in exact] == [i for i, _ in chroma]
+        assert [round(s, 4) for _, s in exact] == [round(s, 4) for _, s in chroma]

@@ -1,0 +1,190 @@
+"""Retrieval speed on N synthetic disclosures (plus the two bundled real ones): p50/p95 per query, index size.
+
+    .venv/bin/python bench/retrieval_speed.py [--n 100 1000] [--max-queries 400] [--out bench/out/retrieval]
+
+For each N: generate N disclosures with ../shared/tools/synth_disclosures.py (mixed styles, seed 1), ingest
+them and data/*.pdf with `python -m ingest`, open HybridSearch (which builds the Chroma index) and time
+hybrid search over the questions of ../shared/eval/real_dev.jsonl and a fixed sample of the synthetic QA,
+each within its gold document ("doc") and over the whole corpus ("all"). With retrieval.rows present, row
+lookups of the questions' source rows are timed too. Generated files and indexes are kept under --out and
+reused by later runs; results go to --out/retrieval_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.models import ChunkHit  # noqa: E402
+from core.settings import Settings  # noqa: E402
+from core.store import open_store  # noqa: E402
+
+SHARED = ROOT.parent / "shared"
+SYNTH = SHARED / "tools" / "synth_disclosures.py"
+REAL_DEV = SHARED / "eval" / "real_dev.jsonl"
+
+
+def run(cmd: list[str]) -> float:
+    """Run a command from the project root (output passed through); seconds taken."""
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True)
+    return time.perf_counter() - start
+
+
+def du(path: Path) -> int:
+    """Bytes under a path."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
+
+
+def load_questions(synth_dir: Path, max_queries: int) -> list[dict[str, Any]]:
+    """real_dev questions plus a fixed sample of the synthetic ones: question, doc file, gold pages, row phrase."""
+    out: list[dict[str, Any]] = []
+    for line in REAL_DEV.read_text(encoding="utf-8").splitlines():
+        q = json.loads(line)
+        doc = f"{q['doc']}.pdf" if q.get("doc") and q["doc"] != "both" else None
+        out.append({"set": "real_dev", "question": q["question"], "doc": doc, "pages": None,
+                    "row": (q.get("source") or {}).get("row")})
+    synth = [json.loads(x) for x in (synth_dir / "qa.jsonl").read_text(encoding="utf-8").splitlines()]
+    synth = [q for q in synth if q.get("answerable", True) and len(q.get("docs") or [q.get("doc")]) == 1]
+    random.Random(1).shuffle(synth)
+    for q in synth[:max_queries]:
+        pages = {q.get("source_page")} | {a.get("page") for a in q.get("alt_sources") or []}
+        out.append({"set": "synthetic", "question": q["question"], "doc": q["doc"], "pages": pages - {None},
+                    "row": q.get("source_row")})
+    return out
+
+
+def row_lookup(settings: Settings) -> tuple[str, Callable[[str, list[str] | None, int], list[Any]]] | None:
+    """The lead's row lookup, whichever API retrieval.rows offers, or None."""
+    try:
+        from retrieval import rows
+    except ImportError:
+        return None
+    if hasattr(rows, "RowIndex"):
+        index = rows.RowIndex(settings)
+        return "RowIndex.lookup", lambda p, d, k: index.lookup(p, d, k)
+    if hasattr(rows, "load_corpus") and hasattr(rows, "lookup"):
+        corpus = rows.load_corpus(settings)
+        return "rows.lookup", lambda p, d, k: rows.lookup(corpus, p, d, k)
+    return None
+
+
+def bench_one(n: int, out: Path, max_queries: int, k: int) -> dict[str, Any]:
+    """Generate, ingest, index and time one corpus size."""
+    from retrieval.hybrid import HybridSearch
+
+    synth_dir, index = out / f"synth-{n}", out / f"index-{n}"
+    res: dict[str, Any] = {"n_synthetic": n}
+    manifest = synth_dir / "manifest.json"
+    if not (manifest.exists() and json.loads(manifest.read_text())["n"] == n):
+        res["generate_s"] = run([sys.executable, str(SYNTH), "--out", str(synth_dir), "--n", str(n), "--style",
+                                 "mixed", "--seed", "1", "--workers", "2", "--quiet"])
+    settings = Settings(index_dir=index)
+    if len(open_store(settings).list_documents()) < n + 2:
+        res["ingest_s"] = run([sys.executable, "-m", "ingest", str(synth_dir), *map(str, sorted(
+            (ROOT / "data").glob("*.pdf"))), "--index", str(index), "--quiet"])
+    store = open_store(settings)
+    infos = store.list_documents()
+    res["documents"] = len(infos)
+    res["items"] = sum(i.n_chunks + i.n_rows for i in infos)
+
+    start = time.perf_counter()
+    hs = HybridSearch(settings)
+    res["open_and_sync_s"] = round(time.perf_counter() - start, 2)
+    res["vector_indexed_docs"] = len(hs.last_sync.to_reindex()) if hs.last_sync else 0
+    start = time.perf_counter()
+    hs.lexical.refresh(force=True)
+    res["bm25_load_s"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    hs.sync()
+    res["sync_when_clean_s"] = round(time.perf_counter() - start, 2)
+
+    by_name = {i.doc: i.doc_id for i in infos}
+    questions = load_questions(synth_dir, max_queries)
+    hs.search("预热", k=k)  # first query loads jieba
+    times: dict[str, list[float]] = {"doc": [], "all": []}
+    found = {"doc": 0, "all": 0}
+    judged = 0
+    for q in questions:
+        doc_id = by_name.get(q["doc"]) if q["doc"] else None
+        for mode, ids in (("doc", [doc_id] if doc_id else None), ("all", None)):
+            if mode == "doc" and ids is None:
+                continue
+            start = time.perf_counter()
+            hits = hs.search(q["question"], ids, k=k)
+            times[mode].append((time.perf_counter() - start) * 1000)
+            if q["pages"] and doc_id:
+                pages = {(h.chunk.page if isinstance(h, ChunkHit) else h.row.page) for h in hits
+                         if h.doc.doc_id == doc_id}
+                found[mode] += bool(pages & q["pages"])
+        judged += bool(q["pages"] and doc_id)
+    for mode, ts in times.items():
+        res[f"search_{mode}_ms"] = {"queries": len(ts), "p50": round(pct(ts, 50), 1), "p95": round(pct(ts, 95), 1),
+                                    "mean": round(statistics.fmean(ts), 1) if ts else None}
+        res[f"page_hit_at_{k}_{mode}"] = f"{found[mode]}/{judged}"
+
+    lookup = row_lookup(settings)
+    if lookup is not None:
+        name, fn = lookup
+        ts = []
+        for q in questions:
+            if q["row"]:
+                doc_id = by_name.get(q["doc"]) if q["doc"] else None
+                start = time.perf_counter()
+                fn(q["row"], [doc_id] if doc_id else None, k)
+                ts.append((time.perf_counter() - start) * 1000)
+        res[f"row_lookup_ms ({name})"] = {"queries": len(ts), "p50": round(pct(ts, 50), 2),
+                                          "p95": round(pct(ts, 95), 2)}
+
+    mb = lambda b: round(b / 1e6, 1)  # noqa: E731
+    res["disk_mb"] = {"total": mb(du(index)), "sqlite": mb(sum(du(p) for p in index.glob("*.sqlite*"))),
+                      "chroma": mb(du(settings.chroma_dir)), "bm25_cache": mb(du(index / "lexical")),
+                      "pdf_copies": mb(du(settings.pdf_dir))}
+    hs.close()
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each N and print and save the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[20], help="corpus sizes (e.g. 100 1000); default 20")
+    ap.add_argument("--max-queries", type=int, default=400, help="synthetic questions sampled per size")
+    ap.add_argument("-k", type=int, default=5, help="hits per search")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "retrieval")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    results = []
+    for n in args.n:
+        print(f"== N = {n}", flush=True)
+        res = bench_one(n, args.out.resolve(), args.max_queries, args.k)
+        print(json.dumps(res, ensure_ascii=False, indent=1), flush=True)
+        results.append(res)
+    (args.out / "retrieval_speed.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
