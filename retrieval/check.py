@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.models import DocumentInfo
 from core.settings import Settings
 from core.store import TableStore, open_store
 
@@ -53,10 +55,20 @@ class Drift:
         return out
 
 
-def find_drift(store: TableStore, vector: VectorIndex) -> Drift:
-    """Compare per-document item counts of SQL (chunks + rows) with the vectors Chroma holds."""
-    infos = {i.doc_id: i for i in store.list_documents()}
-    chroma = vector.doc_counts()
+def find_drift(store: TableStore, vector: VectorIndex, only: Iterable[str] | None = None,
+               infos: dict[str, DocumentInfo] | None = None) -> Drift:
+    """Compare per-document item counts of SQL (chunks + rows) with the vectors Chroma holds.
+
+    With `only`, just those documents are compared (one Chroma lookup each) instead of listing every id.
+    """
+    if infos is None:
+        infos = {i.doc_id: i for i in store.list_documents()}
+    if only is None:
+        chroma = vector.doc_counts()
+    else:
+        wanted = set(only)
+        chroma = {d: n for d in sorted(wanted) if (n := len(vector.item_ids(d)))}
+        infos = {d: i for d, i in infos.items() if d in wanted}
     drift = Drift(names={d: i.doc for d, i in infos.items()})
     for doc_id, info in infos.items():
         want, have = info.n_chunks + info.n_rows, chroma.get(doc_id, 0)

@@ -25,6 +25,9 @@ from .vector import VectorIndex
 
 log = logging.getLogger(__name__)
 RRF_K = 60
+# (Chroma location, collection) -> (store generation, {doc_id: items}) as of this process's last sync
+_synced: dict[tuple[str, str], tuple[str, dict[str, int]]] = {}
+_synced_lock = threading.Lock()
 MIN_NAME_PART = 4  # shortest piece of a unit name that is taken out of a question before searching its documents
 
 
@@ -91,23 +94,48 @@ class HybridSearch:
 
     # ------------------------------------------------------------ keeping Chroma in step with SQL
 
-    def sync(self, store: TableStore | None = None) -> Drift:
-        """Make Chroma match SQL: index what is missing or incomplete, delete what SQL no longer has."""
+    def _sync_key(self) -> tuple[str, str]:
+        s = self.settings
+        where = f"{s.chroma_host}:{s.chroma_port}" if s.chroma_host else str(s.chroma_dir.resolve())
+        return where, self.vector.name
+
+    def sync(self, store: TableStore | None = None, full: bool = False) -> Drift:
+        """Make Chroma match SQL: index what is missing or incomplete, delete what SQL no longer has.
+
+        The first sync in a process compares every document (listing all ids in Chroma); later ones compare
+        only the documents that appeared, changed or went away since the last sync, unless `full`.
+        """
         with self._lock:
             if store is not None and store is not self.store:
                 self._attach(store)
             gen = self.store.generation()
-            drift = find_drift(self.store, self.vector)
-            if not drift.clean:
-                written = repair(drift, self.vector)
-                log.info("vector index synced: %d documents indexed (%d items), %d removed",
-                         len(drift.to_reindex()), written, len(drift.extra))
+            infos = {i.doc_id: i for i in self.store.list_documents()}
+            counts = {d: i.n_chunks + i.n_rows for d, i in infos.items()}
+            key = self._sync_key()
+            with _synced_lock:
+                prev = None if full else _synced.get(key)
+            if prev is not None:
+                changed = {d for d, n in counts.items() if prev[1].get(d) != n} | (set(prev[1]) - set(counts))
+                drift = self._repair(find_drift(self.store, self.vector, only=sorted(changed), infos=infos))
+                if self.vector.count() != sum(counts.values()):  # someone else changed Chroma: compare all
+                    prev = None
+            if prev is None:
+                drift = self._repair(find_drift(self.store, self.vector, infos=infos))
+            with _synced_lock:
+                _synced[key] = (gen, counts)
             self._generation = gen
-            self._infos = {i.doc_id: i for i in self.store.list_documents()}
+            self._infos = infos
             self.hits.clear()
             self.vector.forget()
             self.last_sync = drift
             return drift
+
+    def _repair(self, drift: Drift) -> Drift:
+        if not drift.clean:
+            written = repair(drift, self.vector)
+            log.info("vector index synced: %d documents indexed (%d items), %d removed",
+                     len(drift.to_reindex()), written, len(drift.extra))
+        return drift
 
     def _attach(self, store: TableStore) -> None:
         self.store = store

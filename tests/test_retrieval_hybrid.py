@@ -119,3 +119,16 @@ def test_ingest_hook_indexes_right_after_each_document_is_stored(tmp_path: Path)
     assert vector.doc_counts() == {i.doc_id: i.n_chunks + i.n_rows for i in infos}
     hs = HybridSearch(settings)
     assert hs.last_sync is not None and hs.last_sync.clean  # nothing left for the sync to do
+
+
+def test_later_syncs_compare_only_what_changed_unless_chroma_was_changed_behind_their_back(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "index")
+    ids = store_documents(settings)
+    first = HybridSearch(settings)
+    assert first.last_sync is not None and len(first.last_sync.missing) == 2 and len(first.last_sync.counts) == 2
+    second = HybridSearch(settings)  # same process, nothing changed: nothing compared
+    assert second.last_sync is not None and second.last_sync.clean and second.last_sync.counts == {}
+    second.vector.collection.delete(ids=second.vector.item_ids(ids[HUAIBEI])[:5])  # behind its back
+    third = HybridSearch(settings)
+    assert third.last_sync is not None and third.last_sync.incomplete == [ids[HUAIBEI]]
+    assert third.vector.doc_counts() == {d: n for d, (n, _) in third.last_sync.counts.items()}
