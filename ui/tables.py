@@ -29,12 +29,40 @@ def _unique(name: str, taken: set[str]) -> str:
     return out
 
 
+CONTENT = "内容"
+PARENT = "上级"
+
+
+def form_frame(table: Table) -> pd.DataFrame:
+    """A key/value form (no header row, e.g. 项目支出绩效目标表): 上级 when present, 项目, 内容.
+
+    A cell filed under a header other than its row's label keeps that header in front: 'header：text'.
+    """
+    has_parent = any(r.parent for r in table.rows)
+    records = []
+    for r in table.rows:
+        parts = []
+        for c in r.cells:
+            if not c.text.strip():
+                continue
+            label = "".join(r.label.split())
+            named = any("".join(p.split()) == label for p in c.column)
+            parts.append(c.text if not c.column or named else f"{header(c.column)}：{c.text}")
+        rec = {PARENT: r.parent or ""} if has_parent else {}
+        rec.update({LABEL: r.label, CONTENT: "；".join(parts)})
+        records.append(rec)
+    return pd.DataFrame(records, columns=([PARENT] if has_parent else []) + [LABEL, CONTENT])
+
+
 def table_frame(table: Table) -> pd.DataFrame:
     """One line per parsed row: 编码 / 栏目 when present, 项目 (the row label), then every cell column.
 
     Columns follow the table's header order; header columns that no row has a cell in are the label
-    and code columns, already shown as 项目 / 编码. Repeated cells under one header (forms) are joined.
+    and code columns, already shown as 项目 / 编码. Repeated cells under one header are joined.
+    A table without header columns is a key/value form: see `form_frame`.
     """
+    if not table.columns and table.rows:
+        return form_frame(table)
     order: list[str] = [header(c) for c in table.columns]
     seen_cols = {h for r in table.rows for h in (header(c.column) for c in r.cells)}
     cols = [h for h in dict.fromkeys(order) if h in seen_cols]
