@@ -106,6 +106,16 @@ def test_first_load_lists_documents_mode_and_examples(index: Settings) -> None:
     assert not at.chat_message
 
 
+def test_llm_mode_shows_the_model_name_only(index: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUDGETQA_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("BUDGETQA_LLM_MODEL", "qwen-test")
+    monkeypatch.setenv("BUDGETQA_LLM_API_KEY", "sk-secret-test")
+    at = start()
+    shown = " ".join(texts(at.markdown) + texts(at.caption) + [b.label for b in at.button])
+    assert "大模型 qwen-test" in shown and "离线规则" not in shown
+    assert "sk-secret" not in shown and "127.0.0.1:9" not in shown
+
+
 def test_example_button_asks_its_question(index: Settings) -> None:
     at = start()
     first = next(b for b in at.button if b.key == "example-0")

@@ -7,6 +7,7 @@ every upload, deletion or re-index.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +61,8 @@ def _warm_up(settings: Settings) -> None:
 
 def get_runtime() -> Runtime:
     settings = Settings()
-    key = f"{settings.index_dir.resolve()}|{settings.sql_url}|{settings.chroma_host or ''}"
+    # every setting is in the key: an index or LLM configured differently is another runtime
+    key = hashlib.sha256(f"{settings.index_dir.resolve()}|{settings.model_dump_json()}".encode()).hexdigest()[:24]
     return _runtime(key, settings)
 
 
