@@ -22,7 +22,7 @@ if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
     echo "installing Debian chromium for the browser test"
     $SUDO apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium fonts-noto-cjk
 fi
 
 echo "== ruff"
