@@ -27,6 +27,7 @@ from .tokens import query_tokens, tokenize
 log = logging.getLogger(__name__)
 K1 = 1.2
 B = 0.75
+PER_DOC = 32  # searches within at most this many documents score them one by one; others use the merged index
 
 
 def tokens_version() -> str:
@@ -84,6 +85,20 @@ class DocPostings:
                        z["items"], z["tfs"])
 
 
+@dataclass
+class MergedPostings:
+    """All documents' postings in one term-sorted array, for searches over the whole corpus."""
+
+    ids: list[str]
+    docs: dict[str, int]  # doc_id -> ordinal
+    doc_of: np.ndarray  # ordinal of each item's document
+    is_chunk: np.ndarray
+    norm: np.ndarray  # K1 · (1 − B + B · length / avgdl) per item
+    offsets: np.ndarray  # term id -> items[offsets[t]:offsets[t+1]]
+    items: np.ndarray
+    tfs: np.ndarray
+
+
 class LexicalIndex:
     """In-memory BM25 over every stored document, refreshed when the store's generation changes."""
 
@@ -98,6 +113,7 @@ class LexicalIndex:
         self.n_items = 0
         self.total_len = 0.0
         self._generation: str | None = None
+        self._merged: MergedPostings | None = None
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------ keeping up with the store
@@ -168,11 +184,13 @@ class LexicalIndex:
             p.words = [p.words[i] for i in order]
         np.add.at(self.df, p.terms, np.diff(p.offsets).astype(np.float64))
         self.docs[doc_id] = p
+        self._merged = None
         self.n_items += len(p.ids)
         self.total_len += float(p.lengths.sum())
 
     def _remove(self, doc_id: str) -> None:
         p = self.docs.pop(doc_id)
+        self._merged = None
         assert p.terms is not None
         np.subtract.at(self.df, p.terms, np.diff(p.offsets).astype(np.float64))
         self.n_items -= len(p.ids)
@@ -192,13 +210,70 @@ class LexicalIndex:
             df = self.df[q]
             idf = np.log1p((self.n_items - df + 0.5) / (df + 0.5))
             avgdl = max(self.total_len / self.n_items, 1e-9)
-            wanted = self.docs.keys() if doc_ids is None else [d for d in doc_ids if d in self.docs]
+            if doc_ids is None or len(doc_ids) > PER_DOC:
+                return self._search_merged(q, idf, doc_ids, k, kind)
+            wanted = [d for d in dict.fromkeys(doc_ids) if d in self.docs]
             marker = None if kind is None else (":c:" if kind == "chunk" else ":r:")
             found: list[tuple[float, str]] = []
             for doc_id in wanted:
                 found.extend(self._score_doc(self.docs[doc_id], q, idf, avgdl, k, marker))
         found.sort(key=lambda x: (-x[0], x[1]))
         return [(i, s) for s, i in found[:k]]
+
+    def merged(self) -> MergedPostings:
+        """The merged posting list of every document (built on first use after a change)."""
+        with self._lock:
+            if self._merged is None:
+                self._merged = self._merge()
+            return self._merged
+
+    def _merge(self) -> MergedPostings:
+        docs = list(self.docs)
+        ids: list[str] = []
+        terms, items, tfs, lengths, doc_of = [], [], [], [], []
+        for n, doc_id in enumerate(docs):
+            p = self.docs[doc_id]
+            assert p.terms is not None
+            terms.append(np.repeat(p.terms, np.diff(p.offsets)))
+            items.append(p.items.astype(np.int64) + len(ids))
+            tfs.append(p.tfs)
+            lengths.append(p.lengths)
+            doc_of.append(np.full(len(p.ids), n, dtype=np.int32))
+            ids.extend(p.ids)
+        if not docs:
+            z = np.zeros(0, dtype=np.int64)
+            return MergedPostings([], {}, z, z.astype(bool), z.astype(np.float64), np.zeros(len(self.vocab) + 1,
+                                  dtype=np.int64), z, z.astype(np.float32))
+        all_terms = np.concatenate(terms)
+        order = np.argsort(all_terms, kind="stable")
+        offsets = np.zeros(len(self.vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(all_terms, minlength=len(self.vocab)), out=offsets[1:])
+        avgdl = max(self.total_len / max(self.n_items, 1), 1e-9)
+        return MergedPostings(
+            ids=ids, docs={d: n for n, d in enumerate(docs)}, doc_of=np.concatenate(doc_of),
+            is_chunk=np.array([":c:" in i for i in ids], dtype=bool),
+            norm=K1 * (1.0 - B + B * np.concatenate(lengths).astype(np.float64) / avgdl),
+            offsets=offsets, items=np.concatenate(items)[order], tfs=np.concatenate(tfs)[order],
+        )
+
+    def _search_merged(self, q: np.ndarray, idf: np.ndarray, doc_ids: list[str] | None, k: int,
+                       kind: str | None) -> list[tuple[str, float]]:
+        m = self.merged()
+        scores = np.zeros(len(m.ids), dtype=np.float64)
+        for t, w in zip(q, idf):
+            sl = slice(int(m.offsets[t]), int(m.offsets[t + 1]))
+            items, tf = m.items[sl], m.tfs[sl]
+            scores[items] += w * tf * (K1 + 1.0) / (tf + m.norm[items])
+        if kind is not None:
+            scores[m.is_chunk != (kind == "chunk")] = 0.0
+        if doc_ids is not None:
+            allowed = np.array(sorted({m.docs[d] for d in doc_ids if d in m.docs}), dtype=np.int32)
+            scores[~np.isin(m.doc_of, allowed)] = 0.0
+        top = np.flatnonzero(scores > 0)
+        if len(top) > k:
+            top = top[np.argpartition(-scores[top], k - 1)[:k]]
+        found = sorted(((float(scores[i]), m.ids[i]) for i in top), key=lambda x: (-x[0], x[1]))
+        return [(i, s) for s, i in found]
 
     @staticmethod
     def _score_doc(p: DocPostings, q: np.ndarray, idf: np.ndarray, avgdl: float, k: int,
@@ -211,7 +286,7 @@ class LexicalIndex:
         if not hit.any():
             return []
         scores = np.zeros(len(p.ids), dtype=np.float64)
-        norm = K1 * (1.0 - B + B * p.lengths / avgdl)
+        norm = K1 * (1.0 - B + B * p.lengths.astype(np.float64) / avgdl)
         for j in np.nonzero(hit)[0]:
             sl = slice(int(p.offsets[pos[j]]), int(p.offsets[pos[j] + 1]))
             items, tf = p.items[sl], p.tfs[sl]

@@ -79,10 +79,13 @@ class VectorIndex:
         for i in range(0, len(items), self.batch):
             part = items[i:i + self.batch]
             vecs = self.embedder.embed([it.text for it in part])
-            self.collection.upsert(
-                ids=[it.id for it in part], embeddings=vecs, documents=[it.text for it in part],
-                metadatas=[it.metadata() for it in part],  # type: ignore[misc]
-            )
+            try:
+                self.collection.upsert(
+                    ids=[it.id for it in part], embeddings=vecs, documents=[it.text for it in part],
+                    metadatas=[it.metadata() for it in part],  # type: ignore[misc]
+                )
+            except Exception as exc:
+                raise StoreError(f"cannot write to Chroma collection {self.name}: {exc}") from exc
 
     def forget(self, doc_ids: Iterable[str] | None = None) -> None:
         """Drop cached vectors of some documents (of all when None)."""

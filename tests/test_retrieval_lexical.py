@@ -1,0 +1,54 @@
+"""BM25 over jieba tokens: follows the store's generation, caches tokens on disk, same ranking both ways."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import retrieval.lexical as lexical_module
+from core.store import open_store
+from retrieval.lexical import LexicalIndex, tokens_version
+from tests.retrieval_support import HUAIBEI, LUOYANG, settings_for, store_documents
+
+
+def test_bm25_follows_the_store_and_caches_tokens(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "index")
+    ids = store_documents(settings, (LUOYANG,))
+    store = open_store(settings)
+    lex = LexicalIndex(settings, store)
+    top = lex.search("金保专网经费", k=3)
+    assert top and all(i.startswith(ids[LUOYANG]) for i, _ in top)
+    assert lex.refresh() is False  # nothing changed
+    more = store_documents(settings, (HUAIBEI,))
+    hits = lex.search("代管资金余额", k=3)  # the new document is picked up on the next search
+    assert hits[0][0].startswith(more[HUAIBEI] + ":c:")
+    cache = tmp_path / "index" / "lexical" / tokens_version()
+    assert sorted(p.name.split("-")[0] for p in cache.glob("*.npz")) == sorted([ids[LUOYANG], more[HUAIBEI]])
+    again = LexicalIndex(settings, store)  # a restart reads the cached tokens
+    assert [(i, round(s, 6)) for i, s in again.search("代管资金余额", k=3)] == [(i, round(s, 6)) for i, s in hits]
+    assert again.stats()["items"] == lex.stats()["items"] and again.stats()["terms"] == lex.stats()["terms"]
+    store.delete_document(more[HUAIBEI])
+    assert all(i.startswith(ids[LUOYANG]) for i, _ in lex.search("代管资金余额", k=10))
+    assert lex.stats()["docs"] == 1
+
+
+def test_merged_and_per_document_scoring_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(tmp_path / "index")
+    ids = store_documents(settings)
+    lex = LexicalIndex(settings, cache=False)
+    both = list(ids.values())
+    for query, kind in (("一般公共预算支出为什么增加", None), ("主要职责", "chunk"), ("住房公积金", "row")):
+        per_doc = lex.search(query, both, k=10, kind=kind)
+        monkeypatch.setattr(lexical_module, "PER_DOC", 0)  # force the merged posting list
+        merged = lex.search(query, both, k=10, kind=kind)
+        unfiltered = lex.search(query, None, k=10, kind=kind)
+        monkeypatch.undo()
+        assert [round(s, 6) for _, s in per_doc] == [round(s, 6) for _, s in merged]
+        assert [round(s, 6) for _, s in merged] == [round(s, 6) for _, s in unfiltered]
+        assert len(per_doc) == 10
+        if kind is not None:
+            assert all((":c:" in i) == (kind == "chunk") for i, _ in merged)
+    only = lex.search("主要职责", [ids[HUAIBEI]], k=5)
+    monkeypatch.setattr(lexical_module, "PER_DOC", 0)
+    assert lex.search("主要职责", [ids[HUAIBEI]], k=5) == only
