@@ -177,7 +177,8 @@ class HybridSearch:
         self._fresh()
         if doc_ids is not None:
             query = strip_names(query, [self._infos[d].unit for d in doc_ids if d in self._infos])
-        return (self.lexical.search(query, doc_ids, depth, kind), self.vector.search(query, doc_ids, depth, kind))
+        lex = self.lexical.search(query, doc_ids, depth, kind)
+        return lex, self.vector.search(query, doc_ids, depth, kind, ids_of=self.lexical.item_ids)
 
     def search_ids(self, query: str, doc_ids: list[str] | None = None, k: int | None = None,
                    kind: str | None = None) -> list[tuple[str, float]]:

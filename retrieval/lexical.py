@@ -298,6 +298,11 @@ class LexicalIndex:
             top = top[np.argpartition(-scores[top], k - 1)[:k]]
         return [(float(scores[i]), p.ids[i]) for i in top]
 
+    def item_ids(self, doc_id: str) -> list[str] | None:
+        """The item ids of a document the index holds (None when it holds no such document)."""
+        p = self.docs.get(doc_id)
+        return list(p.ids) if p is not None else None
+
     def stats(self) -> dict[str, float]:
         """Sizes of the index: documents, items, distinct terms, average item length."""
         return {"docs": len(self.docs), "items": self.n_items, "terms": len(self.vocab),

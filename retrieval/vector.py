@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import chromadb
@@ -155,13 +155,20 @@ class VectorIndex:
         """How many vectors the collection holds."""
         return int(self.collection.count())
 
-    def doc_vectors(self, doc_id: str) -> tuple[list[str], np.ndarray]:
-        """(ids, unit vectors) of one document as Chroma holds them, cached (least recently used dropped)."""
+    def doc_vectors(self, doc_id: str, ids: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(ids, unit vectors) of one document as Chroma holds them, cached (least recently used dropped).
+
+        `ids`, when the caller knows the document's item ids, makes the read a lookup by id (faster than
+        a metadata filter on a large collection).
+        """
         with self._lock:
             if doc_id in self._vectors:
                 self._vectors.move_to_end(doc_id)
                 return self._vectors[doc_id]
-        got = self.collection.get(where={"doc_id": doc_id}, include=["embeddings"])
+        if ids:
+            got = self.collection.get(ids=ids, include=["embeddings"])
+        else:
+            got = self.collection.get(where={"doc_id": doc_id}, include=["embeddings"])
         ids = list(got["ids"])
         embs = got.get("embeddings")
         mat = np.asarray(embs, dtype=np.float32) if embs is not None and len(ids) else np.zeros((0, 1), np.float32)
@@ -171,11 +178,12 @@ class VectorIndex:
                 self._vectors.popitem(last=False)
         return ids, mat
 
-    def _exact(self, vec: np.ndarray, doc_ids: list[str], k: int, kind: str | None) -> list[tuple[str, float]]:
+    def _exact(self, vec: np.ndarray, doc_ids: list[str], k: int, kind: str | None,
+               ids_of: Callable[[str], list[str] | None] | None) -> list[tuple[str, float]]:
         marker = None if kind is None else (":c:" if kind == "chunk" else ":r:")
         found: list[tuple[float, str]] = []
         for doc_id in dict.fromkeys(doc_ids):
-            ids, mat = self.doc_vectors(doc_id)
+            ids, mat = self.doc_vectors(doc_id, ids_of(doc_id) if ids_of is not None else None)
             if not ids:
                 continue
             scores = mat @ vec
@@ -190,18 +198,19 @@ class VectorIndex:
         found.sort(key=lambda x: (-x[0], x[1]))
         return [(i, s) for s, i in found[:k]]
 
-    def search(self, query: str, doc_ids: list[str] | None = None, k: int = 20,
-               kind: str | None = None) -> list[tuple[str, float]]:
+    def search(self, query: str, doc_ids: list[str] | None = None, k: int = 20, kind: str | None = None,
+               ids_of: Callable[[str], list[str] | None] | None = None) -> list[tuple[str, float]]:
         """(item id, cosine similarity) of the k nearest items, optionally within documents and of one kind.
 
         Within a few documents the documents' vectors are ranked exactly here (Chroma's filtered HNSW
         search is slower there and may return fewer than k); otherwise Chroma's HNSW index answers.
+        `ids_of(doc_id)` may tell a document's item ids, to read its vectors by id.
         """
         if doc_ids is not None and not doc_ids:
             return []
         vec = self.embedder.embed([query], query=True)
         if doc_ids is not None and len(doc_ids) <= EXACT_DOCS:
-            return self._exact(vec[0], doc_ids, max(1, k), kind)
+            return self._exact(vec[0], doc_ids, max(1, k), kind, ids_of)
         where: list[dict[str, Any]] = []
         if doc_ids is not None:
             where.append({"doc_id": {"$in": list(doc_ids)}})
