@@ -8,8 +8,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
-from core.errors import DocumentNotFoundError
-from core.models import ChunkHit, Document, DocumentInfo, RowHit
+from core.models import ChunkHit, RowHit
 from core.store import TableStore
 
 from .tokens import chunk_text, row_text
@@ -63,15 +62,6 @@ def hit_item(hit: Hit) -> Item:
     return Item(hit_id(hit), hit.doc.doc_id, "row", row_text(hit), hit.row.page, hit.table_index, hit.row.index)
 
 
-def document_hits(info: DocumentInfo, doc: Document) -> list[Hit]:
-    """Every chunk and row of a loaded document as hits, chunks first."""
-    hits: list[Hit] = [ChunkHit(doc=info, chunk=c) for c in doc.chunks]
-    for t in doc.tables:
-        hits.extend(RowHit(doc=info, table=t.title, table_name=t.name, table_index=t.index,
-                           unit_of_measure=t.unit_of_measure, columns=t.columns, row=r) for r in t.rows)
-    return hits
-
-
 def _unique(items: Iterable[Item]) -> list[Item]:
     seen: set[str] = set()
     out = []
@@ -104,35 +94,37 @@ def iter_doc_items(store: TableStore, doc_ids: list[str]) -> Iterator[tuple[str,
 
 
 class HitCache:
-    """Item id → hit, loading whole documents from the store on demand and keeping the last few."""
+    """Item id → hit: a document's chunks or its rows read from the store on demand, the last few kept."""
 
-    def __init__(self, store: TableStore, max_docs: int = 64) -> None:
+    def __init__(self, store: TableStore, max_parts: int = 128) -> None:
         self.store = store
-        self.max_docs = max_docs
-        self._docs: OrderedDict[str, dict[str, Hit]] = OrderedDict()
+        self.max_parts = max_parts
+        self._parts: OrderedDict[tuple[str, str], dict[str, Hit]] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
-        """Forget every loaded document (after the store changed)."""
+        """Forget everything loaded (after the store changed)."""
         with self._lock:
-            self._docs.clear()
+            self._parts.clear()
 
-    def _doc(self, doc_id: str) -> dict[str, Hit]:
+    def _part(self, doc_id: str, kind: str) -> dict[str, Hit]:
+        key = (doc_id, kind)
         with self._lock:
-            if doc_id in self._docs:
-                self._docs.move_to_end(doc_id)
-                return self._docs[doc_id]
-        info = self.store.get_info(doc_id)
-        hits = {hit_id(h): h for h in document_hits(info, self.store.load_document(doc_id))}
+            if key in self._parts:
+                self._parts.move_to_end(key)
+                return self._parts[key]
+        source: Iterable[Hit] = (self.store.iter_chunk_hits([doc_id]) if kind == "c"
+                                 else self.store.iter_row_hits([doc_id]))
+        hits = {hit_id(h): h for h in source}
         with self._lock:
-            self._docs[doc_id] = hits
-            while len(self._docs) > self.max_docs:
-                self._docs.popitem(last=False)
+            self._parts[key] = hits
+            while len(self._parts) > self.max_parts:
+                self._parts.popitem(last=False)
         return hits
 
     def get(self, item_id: str) -> Hit | None:
         """The hit of an item id, or None when its document or item is gone."""
-        try:
-            return self._doc(doc_of(item_id)).get(item_id)
-        except DocumentNotFoundError:
+        parts = item_id.split(":", 2)
+        if len(parts) < 3 or parts[1] not in ("c", "r"):
             return None
+        return self._part(parts[0], parts[1]).get(item_id)
