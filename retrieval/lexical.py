@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -30,13 +31,20 @@ B = 0.75
 PER_DOC = 32  # searches within at most this many documents score them one by one; others use the merged index
 
 
-def tokens_version() -> str:
-    """Changes whenever the tokeniser, the vocabulary or the renderings change (it hashes their sources)."""
+def _sources_hash() -> str:
     here = Path(__file__).parent
     h = hashlib.sha256()
     for name in ("tokens.py", "items.py", "domain_words.txt"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
+
+
+_VERSION = _sources_hash()  # of the code this process runs, not of whatever is on disk later
+
+
+def tokens_version() -> str:
+    """Changes whenever the tokeniser, the vocabulary or the renderings change (a hash of their sources)."""
+    return _VERSION
 
 
 @dataclass
@@ -150,6 +158,8 @@ class LexicalIndex:
                 except (OSError, ValueError, KeyError) as exc:
                     log.warning("token cache %s unreadable (%s); rebuilding", path, exc)
             to_build.append(info)
+        if to_build:
+            self._prune_cache()
         by_id = {i.doc_id: i for i in to_build}
         for start in range(0, len(to_build), 50):
             for doc_id, items in iter_doc_items(self.store, [i.doc_id for i in to_build[start:start + 50]]):
@@ -162,6 +172,14 @@ class LexicalIndex:
                     except OSError as exc:
                         log.warning("cannot cache tokens in %s: %s", path, exc)
                 self._add(doc_id, postings)
+
+    def _prune_cache(self) -> None:
+        """Remove token caches of other tokeniser versions (they can never be read again)."""
+        if self.cache_dir is None or not self.cache_dir.parent.is_dir():
+            return
+        for old in self.cache_dir.parent.iterdir():
+            if old.is_dir() and old.name != self.cache_dir.name:
+                shutil.rmtree(old, ignore_errors=True)
 
     def _add(self, doc_id: str, p: DocPostings) -> None:
         if doc_id in self.docs:

@@ -52,3 +52,13 @@ def test_merged_and_per_document_scoring_agree(tmp_path: Path, monkeypatch: pyte
     only = lex.search("主要职责", [ids[HUAIBEI]], k=5)
     monkeypatch.setattr(lexical_module, "PER_DOC", 0)
     assert lex.search("主要职责", [ids[HUAIBEI]], k=5) == only
+
+
+def test_token_caches_of_other_versions_are_removed(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path / "index")
+    store_documents(settings, (LUOYANG,))
+    stale = tmp_path / "index" / "lexical" / "0123456789ab"
+    stale.mkdir(parents=True)
+    (stale / "feedfacefeedface-1-1.npz").write_bytes(b"old")
+    LexicalIndex(settings).refresh()
+    assert [p.name for p in (tmp_path / "index" / "lexical").iterdir()] == [tokens_version()]
