@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -32,15 +33,18 @@ def sentences(chunk: ChunkHit) -> list[str]:
     return [s.strip() for s in _SENT.findall(chunk.chunk.text) if s.strip()]
 
 
-def _find(sent: str, item: str) -> int:
-    """Position right after the item in the sentence (canonical), -1 when absent."""
-    pos = canonical(sent).find(item)
-    return -1 if pos < 0 else pos + len(item)
-
-
 def _positions(sent: str, item: str) -> list[int]:
     c = canonical(sent)
     return [m.end() for m in re.finditer(re.escape(item), c)] if item else []
+
+
+def _item_ends(chunks: list[ChunkHit], item: str) -> Iterator[tuple[ChunkHit, str, str, int]]:
+    """(chunk, sentence, canonical sentence, position after the item) for every mention of the item."""
+    for ch in chunks:
+        for sent in sentences(ch):
+            c = canonical(sent)
+            for end in _positions(sent, item):
+                yield ch, sent, c, end
 
 
 def _dec(text: str) -> Decimal:
@@ -60,18 +64,14 @@ def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None
         return None
     pattern = re.compile(_NUM + r"\s*(" + re.escape(unit_word) + ")") if unit_word else _MONEY
     best: Fact | None = None
-    for ch in chunks:
-        for sent in sentences(ch):
-            c = canonical(sent)
-            for end in _positions(sent, item):
-                if exclude and _inside(c, end, exclude):
-                    continue
-                m = pattern.search(c, end)
-                if m and m.start() - end <= 14 and not _CHANGE.match(c, max(0, m.start() - 3)):
-                    gap = m.start() - end
-                    score = 100 - gap
-                    if best is None or score > best.score:
-                        best = Fact(ch, sent, [(_dec(m.group(1)), m.group(2), m.group(1))], score)
+    for ch, sent, c, end in _item_ends(chunks, item):
+        if exclude and _inside(c, end, exclude):
+            continue
+        m = pattern.search(c, end)
+        if m and m.start() - end <= 14 and not _CHANGE.match(c, max(0, m.start() - 3)):
+            score = 100 - (m.start() - end)
+            if best is None or score > best.score:
+                best = Fact(ch, sent, [(_dec(m.group(1)), m.group(2), m.group(1))], score)
     return best
 
 
@@ -79,41 +79,31 @@ def change_of(chunks: list[ChunkHit], item: str) -> Fact | None:
     """Amount and percent of a change against last year stated for the item."""
     item = canonical(item)
     best: Fact | None = None
-    for ch in chunks:
-        for sent in sentences(ch):
-            c = canonical(sent)
-            for end in _positions(sent, item):
-                found: list[tuple[Decimal, str, str]] = []
-                for m in _CHANGE.finditer(c, end):
-                    if m.start() - end > 40 or len(found) >= 2:
-                        break
-                    sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
-                    if any(u == m.group(3) for _, u, _ in found):
-                        break
-                    found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
-                if found:
-                    score = 50 + 10 * len(found) - (c.find(item) / 100)
-                    if best is None or score > best.score:
-                        best = Fact(ch, sent, found, score)
+    for ch, sent, c, end in _item_ends(chunks, item):
+        found: list[tuple[Decimal, str, str]] = []
+        for m in _CHANGE.finditer(c, end):
+            if m.start() - end > 40 or len(found) >= 2 or any(u == m.group(3) for _, u, _ in found):
+                break
+            sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
+            found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
+        if found:
+            score = 50 + 10 * len(found) - (c.find(item) / 100)
+            if best is None or score > best.score:
+                best = Fact(ch, sent, found, score)
     return best
 
 
 def share_of(chunks: list[ChunkHit], item: str, whole: str | None) -> Fact | None:
-    """A percentage the text states for the item ("基本支出145.97万元，占58.10%")."""
+    """A percentage the text states for the item ("基本支出X万元，占Y%")."""
     item = canonical(item)
     best: Fact | None = None
-    for ch in chunks:
-        for sent in sentences(ch):
-            c = canonical(sent)
-            for end in _positions(sent, item):
-                m = _PCT.search(c, end)
-                if not m or m.start() - end > 25:
-                    continue
-                score = 100 - (m.start() - end)
-                if whole and canonical(whole) in c[end:m.end()]:
-                    score += 20
-                if best is None or score > best.score:
-                    best = Fact(ch, sent, [(_dec(m.group(1)), "%", m.group(1) + "%")], score)
+    for ch, sent, c, end in _item_ends(chunks, item):
+        m = _PCT.search(c, end)
+        if not m or m.start() - end > 25:
+            continue
+        score = 100 - (m.start() - end) + (20 if whole and canonical(whole) in c[end:m.end()] else 0)
+        if best is None or score > best.score:
+            best = Fact(ch, sent, [(_dec(m.group(1)), "%", m.group(1) + "%")], score)
     return best
 
 

@@ -10,7 +10,7 @@ from retrieval.rows import Corpus, rows_of_table, tables_named
 from retrieval.vocab import canonical, label_key, synonyms
 
 from . import facts
-from .cite import Builder, money_text, not_found, pct_text
+from .cite import Builder, money_text, not_found, pct_text, text_citation
 from .lookup import Found, default_cell, distinct, find_rows, near_labels
 from .query import Query
 
@@ -161,17 +161,11 @@ def why_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     for doc in docs:
         fact = facts.reason_for(corpus.chunks.get(doc.doc_id, []), q.item, q.question)
         if fact:
-            b.cite(_text_cite(fact))
+            b.cite(text_citation(fact.chunk, fact.sentence))
             parts.append(f"据{who(doc)}预算公开：{fact.extra}（原文：“{fact.sentence}”）")
     if not parts:
         return _nothing(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
-
-
-def _text_cite(fact: facts.Fact):  # type: ignore[no-untyped-def]
-    from .cite import text_citation
-
-    return text_citation(fact.chunk, fact.sentence)
 
 
 def count_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:

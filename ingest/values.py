@@ -28,7 +28,7 @@ def clean_text(text: str | None) -> str:
 def text_to_value(text: str | None, default_unit: str | None = None) -> tuple[Decimal | None, str | None, str | None]:
     """(value, comparator, unit) of a cell's text; value None when the text is not a number.
 
-    "57.20" → (57.20, None, default_unit); "≤57.2 万元" → (57.2, "≤", "万元"); "99%" → (99, None, "%").
+    "12.30" → (12.30, None, default_unit); "≤12.3 万元" → (12.3, "≤", "万元"); "95%" → (95, None, "%").
     """
     raw = clean_text(text).translate(_FULLWIDTH).replace(" ", "")
     if raw in NO_VALUE:

@@ -119,7 +119,7 @@ def _asked_year(q: str) -> int | None:
 
 
 def _city_only(q: str, docs: list[DocumentInfo], taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
-    """Cities named on their own ("洛阳和淮北"): every untaken document of that city."""
+    """Cities named on their own ("甲市和乙市的…"): every untaken document of that city."""
     out: dict[tuple[int, int], list[DocumentInfo]] = {}
     cities = {canonical(d.city or "").rstrip("市县州"): [] for d in docs if d.city}  # type: ignore[var-annotated]
     for d in docs:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
+from core.errors import StoreError
 from core.models import ChunkHit, DocumentInfo, RowHit
 from core.settings import Settings, get_settings
-from core.store import open_store
+from core.store import SqlStore, open_store
 
 from .vocab import canonical, label_key, normalise, synonyms
 
@@ -30,16 +32,44 @@ class Corpus:
 
 
 _CACHE: dict[str, Corpus] = {}
+_STORES: dict[str, tuple[SqlStore, int]] = {}
 _LOCK = threading.Lock()
+
+
+def _store(settings: Settings) -> SqlStore:
+    """One open store per database: opening an engine and checking the schema costs milliseconds per question."""
+    ident = _file_identity(settings)
+    held = _STORES.get(settings.sql_url)
+    if held is not None and held[1] != ident:  # the SQLite file was replaced (index rebuilt): reconnect
+        held[0].close()
+        held = None
+    if held is None:
+        held = _STORES[settings.sql_url] = (open_store(settings), _file_identity(settings))
+    return held[0]
+
+
+def _file_identity(settings: Settings) -> int:
+    """The SQLite file's inode (0 for server databases), to notice a database rebuilt under the same path."""
+    if settings.database_url:
+        return 0
+    try:
+        return os.stat(settings.index_dir / "budget.sqlite").st_ino
+    except OSError:
+        return -1
 
 
 def load_corpus(settings: Settings | None = None) -> Corpus:
     """The corpus of the configured index, reloaded only when the store changed."""
     settings = get_settings(settings)
-    store = open_store(settings)
-    gen = store.generation()
     key = settings.sql_url
     with _LOCK:
+        try:
+            store = _store(settings)
+            gen = store.generation()
+        except StoreError:  # a dropped server connection: open it again once
+            _STORES.pop(key)[0].close()
+            store = _store(settings)
+            gen = store.generation()
         cached = _CACHE.get(key)
         if cached is not None and cached.generation == gen:
             return cached

@@ -125,3 +125,20 @@ def test_folder_ingest_skips_pdf_copies_of_another_index(sample_index, tmp_path)
 
     names = sorted(d.doc for d in open_store(Settings(index_dir=other)).list_documents())
     assert names == ["huaibei-2026-unit-budget.pdf", "luoyang-2026-unit-budget.pdf"]
+
+
+def test_corpus_reuses_one_store_and_notices_index_rebuilt_in_place(tmp_path):
+    # Regression: every question opened a new engine (and never closed it); a cached one must still see a rebuild.
+    import shutil
+
+    from retrieval.rows import _store, load_corpus
+
+    index = tmp_path / "index"
+    settings = Settings(index_dir=index)
+    run = [sys.executable, "-m", "ingest", "--index", str(index)]
+    subprocess.run(run + [str(ROOT / "data" / "luoyang-2026-unit-budget.pdf")], cwd=ROOT, check=True, capture_output=True)
+    assert [d.doc for d in load_corpus(settings).docs] == ["luoyang-2026-unit-budget.pdf"]
+    assert _store(settings) is _store(settings)
+    shutil.rmtree(index)
+    subprocess.run(run + [str(ROOT / "data" / "huaibei-2026-unit-budget.pdf")], cwd=ROOT, check=True, capture_output=True)
+    assert [d.doc for d in load_corpus(settings).docs] == ["huaibei-2026-unit-budget.pdf"]

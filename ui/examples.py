@@ -13,7 +13,7 @@ _SKIP_LABEL = re.compile(r"^(合计|总计|小计|其中|项目名称|单位名�
 
 
 def short_unit(unit: str) -> str:
-    """The unit's name without its bracketed second name: 洛阳市劳动能力鉴定中心（…） → 洛阳市劳动能力鉴定中心."""
+    """The unit's name without its bracketed second name: 某市某中心（某市某管理中心） → 某市某中心."""
     return re.sub(r"[（(].*?[)）]\s*$", "", unit).strip() or unit
 
 
