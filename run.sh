@@ -3,24 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-    echo "creating .venv with $PYTHON"
-    "$PYTHON" -m venv .venv
-fi
-
-# Install only when the requirements file changed since the last install.
-install() {
-    local req="$1" stamp=".venv/.installed-$1"
-    local sum
-    sum="$(cat "$req" requirements.txt | sha256sum | cut -d' ' -f1)"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
-        .venv/bin/python -m pip install -q -r "$req"
-        echo "$sum" > "$stamp"
-    fi
-}
-install requirements.txt
+. scripts/venv.sh
+install_requirements requirements.txt
 
 # First start: ingest the bundled PDFs (settings.data_dir) when the index holds no document.
 if ! .venv/bin/python -c "import sys; from core.store import open_store; sys.exit(0 if open_store().list_documents() else 1)"; then

@@ -3,19 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-    echo "creating .venv with $PYTHON"
-    "$PYTHON" -m venv .venv
-fi
-
-sum="$(cat requirements-dev.txt requirements.txt | sha256sum | cut -d' ' -f1)"
-stamp=".venv/.installed-requirements-dev.txt"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
-    .venv/bin/python -m pip install -q -r requirements-dev.txt
-    echo "$sum" > "$stamp"
-fi
+. scripts/venv.sh
+install_requirements requirements-dev.txt
 
 if [ ! -x /usr/bin/chromium ]; then
     SUDO=""
