@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from core.models import ChunkHit
 from retrieval.vocab import canonical, normalise
@@ -29,22 +30,28 @@ class Fact:
     extra: str = ""
 
 
+@lru_cache(maxsize=50_000)
+def _split(text: str) -> tuple[tuple[str, str], ...]:
+    """A chunk's sentences, each with its canonical form (cached: chunks are read by many questions)."""
+    return tuple((s.strip(), canonical(s.strip())) for s in _SENT.findall(text) if s.strip())
+
+
 def sentences(chunk: ChunkHit) -> list[str]:
-    return [s.strip() for s in _SENT.findall(chunk.chunk.text) if s.strip()]
-
-
-def _positions(sent: str, item: str) -> list[int]:
-    c = canonical(sent)
-    return [m.end() for m in re.finditer(re.escape(item), c)] if item else []
+    return [s for s, _ in _split(chunk.chunk.text)]
 
 
 def _item_ends(chunks: list[ChunkHit], item: str) -> Iterator[tuple[ChunkHit, str, str, int]]:
     """(chunk, sentence, canonical sentence, position after the item) for every mention of the item."""
+    if not item:
+        return
     for ch in chunks:
-        for sent in sentences(ch):
-            c = canonical(sent)
-            for end in _positions(sent, item):
-                yield ch, sent, c, end
+        if item not in canonical(ch.chunk.text):
+            continue
+        for sent, c in _split(ch.chunk.text):
+            start = c.find(item)
+            while start >= 0:
+                yield ch, sent, c, start + len(item)
+                start = c.find(item, start + 1)
 
 
 def _dec(text: str) -> Decimal:
@@ -113,11 +120,10 @@ def reason_for(chunks: list[ChunkHit], item: str, question: str) -> Fact | None:
     qchars = set(canonical(question))
     best: Fact | None = None
     for ch in chunks:
-        for sent in sentences(ch):
+        for sent, c in _split(ch.chunk.text):
             m = _REASON.search(normalise(sent))
             if not m:
                 continue
-            c = canonical(sent)
             score = len(qchars & set(c)) + (30 if item and item in c else 0)
             if best is None or score > best.score:
                 best = Fact(ch, sent, [], score, extra=m.group(1).strip("，,：: "))
@@ -130,8 +136,7 @@ def best_sentence(chunks: list[ChunkHit], question: str, item: str) -> Fact | No
     item = canonical(item)
     best: Fact | None = None
     for ch in chunks:
-        for sent in sentences(ch):
-            c = canonical(sent)
+        for sent, c in _split(ch.chunk.text):
             score = len(qchars & set(c)) + (20 if item and item in c else 0) - len(c) / 200
             if best is None or score > best.score:
                 best = Fact(ch, sent, [], score)

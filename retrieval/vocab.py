@@ -17,7 +17,12 @@ _NUMBERING = re.compile(
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(Path(__file__).with_name("synonyms.json").read_text(encoding="utf-8"))
-    data["_abbr_sorted"] = sorted(data["abbreviations"].items(), key=lambda kv: -len(kv[0]))
+    pairs = sorted(data["abbreviations"].items(), key=lambda kv: -len(kv[0]))
+    # One alternation: at each position the full form wins over the short one (longest first), so a
+    # text that already spells a name out is left as it is.
+    words = sorted({w for pair in pairs for w in pair}, key=len, reverse=True)
+    data["_abbr_re"] = re.compile("|".join(re.escape(w) for w in words))
+    data["_abbr_map"] = {**{long: long for _, long in pairs}, **dict(pairs)}
     return data
 
 
@@ -30,25 +35,12 @@ def normalise(text: str) -> str:
     return text
 
 
+@lru_cache(maxsize=200_000)
 def canonical(text: str) -> str:
     """Normalised text with abbreviations spelled out (人社局 → 人力资源和社会保障局, 社保卡 → 社会保障卡)."""
-    text = normalise(text)
-    out, i = [], 0
-    pairs = synonyms()["_abbr_sorted"]
-    while i < len(text):
-        for short, long in pairs:
-            if text.startswith(long, i):
-                out.append(long)
-                i += len(long)
-                break
-            if text.startswith(short, i):
-                out.append(long)
-                i += len(short)
-                break
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    data = synonyms()
+    mapping = data["_abbr_map"]
+    return data["_abbr_re"].sub(lambda m: mapping[m.group(0)], normalise(text))
 
 
 def strip_numbering(label: str) -> str:
