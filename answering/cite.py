@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.models import Answer, Cell, ChunkHit, Citation, RowHit, Value
 
-from .facts import Fact
+from .facts import NO_CHANGE, Fact
 
 TO_YUAN = Decimal(10000)
 
@@ -70,7 +70,7 @@ class Builder:
     def fact_value(self, fact: Fact, k: int = 0, label: str | None = None) -> Value:
         i = self.cite(text_citation(fact.chunk, fact.sentence))
         v, unit, text = fact.values[k]
-        num = re.sub(r"^(增加|减少|增长|下降|上升|降低|持平)", "", text).rstrip("%")
+        num = text if text == NO_CHANGE else re.sub(r"^(增加|减少|增长|下降|上升|降低)", "", text).rstrip("%")
         val = Value(v, unit, num, True, i, label=label)
         self.answer.values.append(val)
         return val

@@ -15,6 +15,8 @@ _SENT = re.compile(r"[^。！？；\n]+[。！？；]?")
 _NUM = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 _MONEY = re.compile(_NUM + r"\s*(万元|亿元|元)")
 _CHANGE = re.compile(r"(增加|减少|增长|下降|上升|降低|持平)\s*了?\s*" + _NUM + r"\s*(万元|元|%)")
+SAME = re.compile(r"持平|保持一致|基本一致|无变化|没有变化|未发生变化|不变")
+NO_CHANGE = "持平"
 _PCT = re.compile(r"占[^，。；%]{0,20}?" + _NUM + r"\s*%")
 _REASON = re.compile(
     r"(?:主要原因(?:是|为)?[:：]?|原因主要(?:是|为)[:：]?|原因(?:是|为)[:：]?|主要是由于|主要由于)(.+?)(?:[。；]|$)"
@@ -83,21 +85,37 @@ def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None
 
 
 def change_of(chunks: list[ChunkHit], item: str) -> Fact | None:
-    """Amount and percent of a change against last year stated for the item."""
+    """Amount and percent of a change against last year stated for the item (持平 is a change of 0)."""
     item = canonical(item)
     best: Fact | None = None
     for ch, sent, c, end in _item_ends(chunks, item):
-        found: list[tuple[Decimal, str, str]] = []
-        for m in _CHANGE.finditer(c, end):
-            if m.start() - end > 40 or len(found) >= 2 or any(u == m.group(3) for _, u, _ in found):
-                break
-            sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
-            found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
+        found = _changes_after(c, end)
         if found:
             score = 50 + 10 * len(found) - (c.find(item) / 100)
             if best is None or score > best.score:
                 best = Fact(ch, sent, found, score)
     return best
+
+
+def _changes_after(c: str, end: int) -> list[tuple[Decimal, str, str]]:
+    """The first amount and percent change after position `end` of a sentence (same clause run)."""
+    found: list[tuple[Decimal, str, str]] = []
+    same = SAME.search(c, end)
+    for m in _CHANGE.finditer(c, end):
+        if same and same.start() < m.start():
+            break
+        # Long sentences list what the amount covers before stating the change: allow a wide gap for the
+        # first figure, but no other item's amount may sit in between.
+        gap = c[end:m.start()] if not found else ""
+        if len(gap) > 160 or len(_MONEY.findall(gap)) > 1 or len(found) >= 2:
+            break
+        if any(u == m.group(3) for _, u, _ in found):
+            break
+        sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
+        found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
+    if not found and same and same.start() - end <= 60 and len(_MONEY.findall(c[end:same.start()])) <= 1:
+        found.append((Decimal(0), "万元", NO_CHANGE))
+    return found
 
 
 def share_of(chunks: list[ChunkHit], item: str, whole: str | None) -> Fact | None:

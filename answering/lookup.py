@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from core.models import Cell, DocumentInfo, RowHit
 from retrieval.rows import Corpus, lookup, rows_of_table, tables_named
-from retrieval.vocab import canonical, label_key, synonyms
+from retrieval.vocab import aliases, canonical, label_key, synonyms
 
 STRONG = 60.0
 
@@ -56,7 +56,10 @@ def attribute_cell(hit: RowHit, attribute: str) -> Cell | None:
 
 
 def measure_key(item: str) -> str | None:
+    """The measure an item names on its own ("基本支出合计", "一般公共预算人员经费"), if any."""
     key = re.sub(r"(总额|总计|合计|总数|小计|一共|总共)$", "", canonical(item))
+    if key not in synonyms()["measures"]:
+        key = re.sub(r"^(一般公共预算|财政拨款|本年)", "", key)  # the measure's own tables are in that scope
     return key if key in synonyms()["measures"] else None
 
 
@@ -92,6 +95,15 @@ def topic_total(corpus: Corpus, doc: DocumentInfo, item: str) -> list[Found]:
 
 
 def find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None = None) -> list[Found]:
+    """Rows matching the item (or a wording it stands for) strongly, each with its cell."""
+    for alias in aliases(item):
+        found = _find_rows(corpus, doc, alias, measure)
+        if found:
+            return found
+    return []
+
+
+def _find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None = None) -> list[Found]:
     """Rows matching the item strongly, each with its cell; near-equal matches all returned."""
     key = measure_key(item)
     if key:

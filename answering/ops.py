@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.models import Answer, DocumentInfo
 from retrieval.rows import Corpus, rows_of_table, tables_named
-from retrieval.vocab import canonical, label_key, synonyms
+from retrieval.vocab import aliases, canonical, label_key, synonyms
 
 from . import facts
 from .cite import Builder, money_text, not_found, pct_text, text_citation
@@ -56,12 +56,23 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
 def _text_number(q_corpus: Corpus, doc: DocumentInfo, q: Query) -> facts.Fact | None:
     """A figure the narrative states after the item (or after the item's leading words)."""
     chunks = q_corpus.chunks.get(doc.doc_id, [])
-    item = canonical(q.item)
-    for n in range(len(item), 3, -1):
-        fact = facts.number_after(chunks, item[:n], _unit_pattern(q), exclude=[canonical(doc.unit)])
-        if fact:
-            return fact
+    words = aliases(q.item) if q.item else []
+    if q.unit_word and len(canonical(q.item)) < 2:  # "有几辆车": the noun the narrative counts with
+        words = synonyms()["count_nouns"].get(q.unit_word, [])
+    for word in words:
+        for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
+            fact = facts.number_after(chunks, variant, _unit_pattern(q), exclude=[canonical(doc.unit)])
+            if fact:
+                return fact
     return None
+
+
+def _without_generic(item: str) -> str:
+    """"事业单位医疗支出" → "事业单位医疗": the narrative often names a 科目 without its generic tail."""
+    for w in sorted(synonyms()["generic_item_words"], key=len, reverse=True):
+        if item.endswith(w) and len(item) - len(w) >= 3:
+            return item[: -len(w)]
+    return item
 
 
 def _named_several(q: Query) -> bool:
@@ -142,13 +153,17 @@ def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     item = q.item or "收入总计"
     parts = []
     for doc in docs:
-        fact = facts.change_of(corpus.chunks.get(doc.doc_id, []), item)
+        chunks = corpus.chunks.get(doc.doc_id, [])
+        fact = None
+        for word in aliases(item):
+            for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
+                fact = fact or facts.change_of(chunks, variant)
         if not fact:
             continue
         said = []
         for k, (_value, unit, printed) in enumerate(fact.values):
             v = b.fact_value(fact, k, label=item)
-            said.append(f"{printed[:2]}{v.text}{unit}")
+            said.append("持平" if printed == facts.NO_CHANGE else f"{printed[:2]}{v.text}{unit}")
         parts.append(f"{who(doc)}{item}与上年相比{'，'.join(said)}（公开文件原文：“{fact.sentence}”）")
     if not parts:
         return _nothing(q, corpus, docs)

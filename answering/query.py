@@ -80,32 +80,37 @@ def parse(question: str, rest: str) -> Query:
     elif q.op == "sum" or (q.op == "lookup" and re.search(r"[和与及、]", q.item) and "加" in text):
         q.op = "sum"
         q.items = [p for p in re.split(r"[和与及、]", q.item) if p]
+        if len(q.items) < 2:
+            q.op = "lookup"
     if q.op == "lookup" and _is_total(q.item):
         q.op = "total"
     return q
 
 
 _STRIP = re.compile(
-    r"(比|较|与|和)(20\d{2}年?|上年|去年|上一年)(预算)?(相比)?|同比|和去年比|20\d{2}年度?|的?(比例|比重|占比|百分比)"
+    r"截[至止到](20\d{2}年?)?(\d{1,2}月)?(底|末|\d{1,2}日)?|(比|较|与|和|同)(20\d{2}年?|上年|去年|上一年)(预算数?)?(相比|比)?|同比|20\d{2}年度?|的?(比例|比重|占比|百分比)"
     r"|(增加|减少|增长|下降|变化|变动|增减)(了)?|幅度|百分之(多少|几)|[?？。！!，,]"
     r"|最多|最大|最高|最少|最小|最低|哪个|哪一类|哪类|哪项|哪一项|是什么|是啥|什么"
 )
 
 
+_ASK_COUNT = re.compile(r"(?:有|共有|一共有)?(?:多少|几)(?:个|人|名|辆|台|套|次|家|户|项)")
+
+
 def item_phrase(text: str, op: str) -> str:
     """The thing asked about: the question without question words, years and operation words."""
-    t = _STRIP.sub("", text)
+    t = _ASK_COUNT.sub("", _STRIP.sub("", text))
     fillers = sorted(synonyms()["filler_words"], key=len, reverse=True)
     changed = True
     while changed:  # fillers only at the ends: "预算" inside "一般公共预算拨款收入" stays
-        changed = False
+        before = t
         for w in fillers:
             if len(t) > len(w) and t.endswith(w):
-                t, changed = t[: -len(w)], True
+                t = t[: -len(w)]
             elif len(t) > len(w) and t.startswith(w) and len(w) >= 2:
-                t, changed = t[len(w):], True
-    t = re.sub(r"^[和与及、的在了]+|(的|了|呢|吗|啊)+$", "", t)
-    t = re.sub(r"(?:多少|几)(个|人|名|辆|台|套|次|家|户|项)$", "", t)
+                t = t[len(w):]
+        t = re.sub(r"^[和与及、的了]+|(的|了|呢|吗|啊)+$", "", t)
+        changed = t != before
     return t.strip("的")
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 
 from core.models import Answer, Citation, Value
 
+from .facts import NO_CHANGE, SAME
+
 _NUM = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 CONSTANTS = {Decimal(100), Decimal(10000)}  # ×100% and 万元 → 元 in formulas
 
@@ -37,8 +39,11 @@ def value_backed(v: Value, answer: Answer) -> bool:
         return bool(v.citations) and all(0 <= i < len(answer.citations) for i in v.citations)
     if v.citation is None or not 0 <= v.citation < len(answer.citations):
         return False
+    cited = answer.citations[v.citation]
+    if v.value == 0 and v.text == NO_CHANGE:  # "与上年持平": a change of zero the quote states in words
+        return bool(SAME.search(cited.quote or ""))
     nums = numbers_in(v.text)
-    return bool(nums) and nums[0] in citation_numbers(answer.citations[v.citation])
+    return bool(nums) and nums[0] in citation_numbers(cited)
 
 
 def verify(answer: Answer) -> list[str]:

@@ -67,7 +67,11 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
         if _other_city_before(q, s, base):
             continue
         if score >= 4 and (score >= min(8, unit_len * 0.4) or q[s:e].startswith(base) and score >= 5):
-            hits.append((score, s, e, d))
+            if not _quoted(q, s, e):
+                hits.append((score, s, e, d))
+    if hits:  # a weak abbreviation elsewhere does not stand beside a unit named in full
+        top = max(h[0] for h in hits)
+        hits = [h for h in hits if top < 8 or h[0] * 2 > top]
     city_hits = _city_only(q, docs, {id(h[3]) for h in hits})
     named_unknown = _unknown_unit(q, docs, hits)
     res = Resolution(docs, False, year=year)
@@ -96,6 +100,11 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     if "决算" in q and res.docs and not any(d.kind == "决算" for d in res.docs):
         res.problem, res.docs = "索引中只有预算公开文件，没有决算数据", []
     return res
+
+
+def _quoted(q: str, s: int, e: int) -> bool:
+    """The span lies inside quotation marks: an item's name ("“特殊学校教育”"), not a unit."""
+    return q.rfind("“", 0, s) > q.rfind("”", 0, s) and q.find("”", e) >= 0
 
 
 def _other_city_before(q: str, start: int, base: str) -> bool:
@@ -131,8 +140,20 @@ def _city_only(q: str, docs: list[DocumentInfo], taken: set[int]) -> dict[tuple[
         for m in re.finditer(re.escape(base), q):
             rest = [d for d in ds if id(d) not in taken]
             if rest and not taken.intersection(id(d) for d in ds):
-                out[(m.start(), m.end())] = rest
+                end, rest = _narrow(q, m.end(), rest)
+                out[(m.start(), end)] = rest
     return out
+
+
+def _narrow(q: str, start: int, docs: list[DocumentInfo]) -> tuple[int, list[DocumentInfo]]:
+    """After a city, a short form of one of its units ("某城一高" for 某城市第一高级中学): the longest run of
+    characters that abbreviates some of the city's units narrows the mention to them."""
+    for end in range(min(len(q), start + 8), start + 1, -1):
+        span = q[start:end]
+        matching = [d for d in docs if any(span[0] in a[:3] and is_subsequence(span, a) for a in doc_aliases(d))]
+        if matching and (len(matching) < len(docs) or end - start >= 2):
+            return end, matching
+    return start, docs
 
 
 def _unknown_unit(q: str, docs: list[DocumentInfo], hits: list) -> str | None:

@@ -55,3 +55,10 @@ def label_key(label: str) -> str:
 def is_subsequence(short: str, long: str) -> bool:
     it = iter(long)
     return all(ch in it for ch in short)
+
+
+def aliases(item: str) -> list[str]:
+    """The item and the other wordings it stands for (synonyms.json item_aliases), in order."""
+    table = synonyms()["item_aliases"]
+    found = table.get(item) or table.get(canonical(item))
+    return list(dict.fromkeys([*found, item])) if found else [item]
