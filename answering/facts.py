@@ -71,7 +71,8 @@ def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None
     item = canonical(item)
     if len(item) < 2:
         return None
-    pattern = re.compile(_NUM + r"\s*(" + re.escape(unit_word) + ")") if unit_word else _MONEY
+    words = "|".join(re.escape(w) for w in unit_word.split("|")) if unit_word else ""
+    pattern = re.compile(_NUM + r"\s*(" + words + ")") if unit_word else _MONEY
     best: Fact | None = None
     for ch, sent, c, end in _item_ends(chunks, item):
         if exclude and _inside(c, end, exclude):
@@ -148,13 +149,15 @@ def reason_for(chunks: list[ChunkHit], item: str, question: str) -> Fact | None:
     return best
 
 
-def best_sentence(chunks: list[ChunkHit], question: str, item: str) -> Fact | None:
-    """The sentence sharing most with the question (for descriptive questions)."""
+def best_sentence(chunks: list[ChunkHit], question: str, item: str, require: re.Pattern[str] | None = None) -> Fact | None:
+    """The sentence sharing most with the question (for descriptive questions), among those matching `require`."""
     qchars = set(canonical(question)) - set("的是什么多少哪些有吗呢？?")
     item = canonical(item)
     best: Fact | None = None
     for ch in chunks:
         for sent, c in _split(ch.chunk.text):
+            if require is not None and not require.search(sent):
+                continue
             score = len(qchars & set(c)) + (20 if item and item in c else 0) - len(c) / 200
             if best is None or score > best.score:
                 best = Fact(ch, sent, [], score)

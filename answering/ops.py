@@ -14,6 +14,7 @@ from .cite import Builder, money_text, not_found, pct_text, text_citation
 from .lookup import Found, default_cell, distinct, find_rows, near_labels
 from .query import Query
 
+_COUNT = re.compile(r"(\d+)\s*(个|项)(?!目标|指标)")
 _PEOPLE = {"人": "人|名", "名": "人|名", "个": "个|项", "项": "个|项"}
 
 
@@ -187,9 +188,9 @@ def count_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     doc = docs[0]
     chunks = corpus.chunks.get(doc.doc_id, [])
-    best = facts.best_sentence(chunks, q.question, q.item)
+    best = facts.best_sentence(chunks, q.question, q.item, _COUNT)
     if best:
-        m = re.search(r"(\d+)\s*(个|项)", best.sentence)
+        m = _COUNT.search(best.sentence)
         if m:
             best.values = [(Decimal(m.group(1)), m.group(2), m.group(1))]
             v = b.fact_value(best)

@@ -75,6 +75,10 @@ def parse(question: str, rest: str) -> Query:
         q.compare = "each"
     q.measure = _measure(text)
     q.item = item_phrase(text, q.op)
+    if q.unit_word is None:  # "退休人员有多少": the item itself says what is counted
+        q.unit_word = next((u for w, u in synonyms()["counted_items"].items() if q.item.endswith(w)), None)
+    if q.op == "lookup" and q.unit_word in ("个", "项") and "项目" in q.item:
+        q.op = "count"
     if q.op == "share":
         q.item, q.items = _share_parts(text)
     elif q.op == "sum" or (q.op == "lookup" and re.search(r"[和与及、]", q.item) and "加" in text):
