@@ -81,8 +81,10 @@ def measure_total(corpus: Corpus, doc: DocumentInfo, key: str) -> list[Found]:
 def topic_total(corpus: Corpus, doc: DocumentInfo, item: str) -> list[Found]:
     """A question naming a table's topic (政府采购, 机构运转经费) means that table's total row."""
     key = canonical(item)
+    generic = "|".join(map(re.escape, synonyms()["generic_item_words"] + ["预算", "总额", "合计", "总计"]))
     for topic, names in synonyms()["table_topics"].items():
-        if canonical(topic) in key:
+        # Only the topic itself: "政府采购货物" is a part of the table, not its total.
+        if re.fullmatch(rf"{re.escape(canonical(topic))}(?:{generic})*", key):
             totals = {canonical(t) for t in synonyms()["total_rows"]}
             for t in tables_named(corpus, doc.doc_id, names):
                 rows = rows_of_table(corpus, doc.doc_id, t)

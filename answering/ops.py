@@ -11,6 +11,7 @@ from retrieval.vocab import aliases, canonical, label_key, synonyms
 
 from . import facts
 from .cite import Builder, money_text, not_found, pct_text, text_citation
+from .indicators import Target, find_targets, split_question
 from .lookup import Found, default_cell, distinct, find_rows, near_labels
 from .query import Query
 
@@ -32,7 +33,13 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     ambiguous = False
     by_doc = {d.doc_id: distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else [] for d in docs}
     any_rows = any(by_doc.values())
+    asks_target = split_question(q.item) is not None if q.item else False
     for doc in docs:
+        shown = find_targets(corpus, doc, q.item) if asks_target else []
+        if shown:
+            ambiguous |= len(shown) > 1
+            parts.append(_say_targets(b, doc, shown))
+            continue
         found = by_doc[doc.doc_id]
         if found:
             ambiguous |= len(found) > 1
@@ -85,11 +92,19 @@ def _say_found(b: Builder, doc: DocumentInfo, q: Query, found: list[Found]) -> s
     for f in found:
         v = b.cell_value(f.hit, f.cell, yuan=q.want_yuan, label=f.hit.row.label)
         col = "/".join(f.cell.column)
-        shown = f"{f.cell.comparator or ''}{v.text}"
+        shown = v.text if v.text.startswith(f.cell.comparator or "") else f"{f.cell.comparator}{v.text}"
         bits.append(f"“{f.hit.row.label}”{shown}{v.unit}（{f.hit.table}，{col}）")
     if len(bits) == 1:
         return f"{who(doc)}{bits[0]}"
     return f"{who(doc)}有多处不同的数额：" + "；".join(bits)
+
+
+def _say_targets(b: Builder, doc: DocumentInfo, found: list[Target]) -> str:
+    bits = []
+    for t in found:
+        b.cell_value(t.hit, t.cell, label=t.indicator)
+        bits.append(f"“{t.project}”的绩效指标“{t.indicator}”为{t.cell.text}（{t.hit.table}，{'/'.join(t.cell.column)}）")
+    return who(doc) + "；".join(bits)
 
 
 def _nothing(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:

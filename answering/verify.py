@@ -13,11 +13,17 @@ _NUM = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 CONSTANTS = {Decimal(100), Decimal(10000)}  # ×100% and 万元 → 元 in formulas
 
 
+def _plain(n: Decimal) -> Decimal:
+    """120 and 120.00 compare equal and print as 120 (normalize() alone prints 1.2E+2)."""
+    n = n.normalize()
+    return n.quantize(Decimal(1)) if n == n.to_integral_value() else n
+
+
 def numbers_in(text: str) -> list[Decimal]:
     out = []
     for m in _NUM.finditer(text or ""):
         try:
-            out.append(Decimal(m.group(0).replace(",", "")).normalize())
+            out.append(_plain(Decimal(m.group(0).replace(",", ""))))
         except InvalidOperation:
             continue
     return out
@@ -55,8 +61,10 @@ def verify(answer: Answer) -> list[str]:
         v.verified = value_backed(v, answer)
         if v.verified:
             backed |= set(numbers_in(v.text)) | set(numbers_in(v.formula or ""))
-            backed.add(abs(v.value).normalize())
-    unbacked = [str(n) for n in numbers_in(answer.answer) if n not in backed]
+            backed.add(_plain(abs(v.value)))
+    if answer.status == "not_found":  # echoing what was asked ("12333热线") claims nothing
+        backed |= set(numbers_in(answer.question))
+    unbacked = [f"{n:f}" for n in numbers_in(answer.answer) if n not in backed]
     return unbacked
 
 
@@ -66,6 +74,6 @@ def check(answer: Answer) -> Answer:
     if unbacked:
         answer.notice = "以下数字未能在引用中核实：" + "、".join(unbacked)
         for v in answer.values:
-            if str(v.value.normalize()) in unbacked:
+            if f"{_plain(v.value)}" in unbacked:
                 v.verified = False
     return answer

@@ -13,7 +13,7 @@ from core.models import ChunkHit, DocumentInfo, RowHit
 from core.settings import Settings, get_settings
 from core.store import SqlStore, open_store
 
-from .vocab import canonical, label_key, normalise, synonyms
+from .vocab import canonical, is_subsequence, label_key, normalise, synonyms
 
 
 @dataclass
@@ -118,6 +118,8 @@ def score_label(phrase_key: str, core: str, key: str, code: str | None) -> tuple
         return 60.0 + 10 * len(core) / len(key), "core in label"
     if not core or len(core) < 2:
         return 0.0, ""
+    if len(core) >= 4 and len(core) >= 0.35 * len(key) and is_subsequence(core, key):
+        return 60.0 + 10 * len(core) / len(key), "abbreviation"  # 设备维修 for 设备和软件维修辅材费
     covered = _lcs(core, key)
     if covered / len(core) >= 0.75 and covered >= 2:
         return 40.0 + 20 * covered / max(len(key), len(core)), "fuzzy"
