@@ -127,7 +127,10 @@ def share_of(chunks: list[ChunkHit], item: str, whole: str | None) -> Fact | Non
         m = _PCT.search(c, end)
         if not m or m.start() - end > 25:
             continue
-        score = 100 - (m.start() - end) + (20 if whole and canonical(whole) in c[end:m.end()] else 0)
+        w = canonical(whole) if whole else ""
+        # The whole named between the item and the figure, or in the section's heading ("一般公共预算支出结构").
+        score = 100 - (m.start() - end) + (20 if w and w in c[end:m.end()] else 0) \
+            + (30 if w and w in canonical("".join(ch.chunk.section)) else 0)
         if best is None or score > best.score:
             best = Fact(ch, sent, [(_dec(m.group(1)), "%", m.group(1) + "%")], score)
     return best

@@ -88,11 +88,12 @@ def topic_total(corpus: Corpus, doc: DocumentInfo, item: str) -> list[Found]:
             totals = {canonical(t) for t in synonyms()["total_rows"]}
             for t in tables_named(corpus, doc.doc_id, names):
                 rows = rows_of_table(corpus, doc.doc_id, t)
-                for hit in rows:
-                    if label_key(hit.row.label) in totals:
-                        cell = default_cell(hit)
-                        if cell is not None:
-                            return [Found(hit, cell)]
+                # The total row; a one-row table (a transposed 三公 table: one row of columns) is its own total.
+                picked = [h for h in rows if label_key(h.row.label) in totals] or (rows if len(rows) == 1 else [])
+                for hit in picked:
+                    cell = default_cell(hit)
+                    if cell is not None:
+                        return [Found(hit, cell)]
     return []
 
 

@@ -6,7 +6,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from core.models import Answer, DocumentInfo
-from retrieval.rows import Corpus, rows_of_table, tables_named
+from retrieval.rows import Corpus, lookup, rows_of_table, tables_named
 from retrieval.vocab import aliases, canonical, label_key, synonyms
 
 from . import facts
@@ -120,7 +120,7 @@ def sum_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     doc = docs[0]
     vals = []
-    for item in q.items:
+    for item in _merge_parts(corpus, doc, q.items):
         found = find_rows(corpus, doc, item)
         if not found:
             return _nothing(Query(q.question, item=item), corpus, [doc])
@@ -132,13 +132,27 @@ def sum_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     return b.done(f"{who(doc)}{names}合计{money_text(total)}{vals[0].unit}（{formula}）。")
 
 
+def _merge_parts(corpus: Corpus, doc: DocumentInfo, parts: list[str]) -> list[str]:
+    """"设备和软件维修费和X" splits at every 和: join neighbours whose union is itself a row's label."""
+    out: list[str] = []
+    for p in parts:
+        if out:
+            joined = out[-1] + "和" + p
+            hits = lookup(corpus, joined, [doc.doc_id], k=1)
+            if hits and hits[0].score >= 95:
+                out[-1] = joined
+                continue
+        out.append(p)
+    return out
+
+
 def share_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     parts = []
     for doc in docs:
         chunks = corpus.chunks.get(doc.doc_id, [])
         whole = q.items[0] if q.items else None
-        fact = facts.share_of(chunks, q.item, whole)
+        fact = next((f for a in aliases(q.item) if (f := facts.share_of(chunks, a, whole))), None)
         if fact:
             v = b.fact_value(fact, label=q.item)
             parts.append(f"{who(doc)}{q.item}占{whole or '总额'}的{v.text}%（公开文件原文：“{fact.sentence}”）")
@@ -220,6 +234,11 @@ def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         rows = _ranked_rows(q, corpus, doc)
         if not rows:
             continue
+        if _asks_class(q) and all(f.hit.row.code and len(f.hit.row.code) > 3 for f in rows):
+            part = _class_extreme(b, q, doc, rows)
+            if part:
+                parts.append(part)
+                continue
         pick = min(rows, key=lambda f: f.cell.value) if q.want_min else max(rows, key=lambda f: f.cell.value)  # type: ignore[arg-type,return-value]
         v = b.cell_value(pick.hit, pick.cell, label=pick.hit.row.label)
         word = "最少" if q.want_min else "最多"
@@ -227,6 +246,31 @@ def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     if not parts:
         return _nothing(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
+
+
+def _asks_class(q: Query) -> bool:
+    text = canonical(q.question)
+    return "功能" in text or "哪一类" in text or "哪类" in text
+
+
+def _class_extreme(b: Builder, q: Query, doc: DocumentInfo, rows: list[Found]) -> str | None:
+    """The 类 with the largest (smallest) total when the table lists only 款/项 rows: sums by code prefix."""
+    names = synonyms()["function_classes"]
+    groups: dict[str, list[Found]] = {}
+    for f in rows:
+        groups.setdefault((f.hit.row.code or "")[:3], []).append(f)
+    if not groups or any(k not in names for k in groups):
+        return None
+    totals = {k: sum((f.cell.value or Decimal(0) for f in fs), Decimal(0)) for k, fs in groups.items()}
+    key = (min if q.want_min else max)(totals, key=lambda k: totals[k])
+    vals = [b.cell_value(f.hit, f.cell, label=f.hit.row.label) for f in groups[key]]
+    total = money_text(totals[key])
+    formula = " + ".join(v.text for v in vals) + f" = {total}" if len(vals) > 1 else ""
+    if formula:
+        b.computed(totals[key], vals[0].unit, total, formula, vals, label=names[key])
+    word = "最少" if q.want_min else "最多"
+    how = f"（{formula}，科目编码以{key}开头的各项之和）" if formula else f"（{groups[key][0].hit.table}）"
+    return f"{who(doc)}一般公共预算支出中{word}的一类是“{names[key]}”，{total}{vals[0].unit}{how}"
 
 
 def _ranked_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found]:

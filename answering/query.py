@@ -92,7 +92,7 @@ def parse(question: str, rest: str) -> Query:
 
 
 _STRIP = re.compile(
-    r"截[至止到](20\d{2}年?)?(\d{1,2}月)?(底|末|\d{1,2}日)?|(比|较|与|和|同)(20\d{2}年?|上年|去年|上一年)(预算数?)?(相比|比)?|同比|20\d{2}年度?|的?(比例|比重|占比|百分比)"
+    r"[2两]个项目|[2两]项|截[至止到](20\d{2}年?)?(\d{1,2}月)?(底|末|\d{1,2}日)?|(比|较|与|和|同)(20\d{2}年?|上年|去年|上一年)(预算数?)?(相比|比)?|同比|20\d{2}年度?|的?(比例|比重|占比|百分比)"
     r"|(增加|减少|增长|下降|变化|变动|增减)(了)?|幅度|百分之(多少|几)|[?？。！!，,]"
     r"|最多|最大|最高|最少|最小|最低|哪个|哪一类|哪类|哪项|哪一项|是什么|是啥|什么"
 )
@@ -105,16 +105,19 @@ def item_phrase(text: str, op: str) -> str:
     """The thing asked about: the question without question words, years and operation words."""
     t = _ASK_COUNT.sub("", _STRIP.sub("", text))
     fillers = sorted(synonyms()["filler_words"], key=len, reverse=True)
-    changed = True
-    while changed:  # fillers only at the ends: "预算" inside "一般公共预算拨款收入" stays
+    aliased = synonyms()["item_aliases"]
+    while t not in aliased:  # one filler at a time, so that "总预算" stops before it becomes "总"
         before = t
-        for w in fillers:
+        for w in fillers:  # fillers only at the ends: "预算" inside "一般公共预算拨款收入" stays
             if len(t) > len(w) and t.endswith(w):
                 t = t[: -len(w)]
-            elif len(t) > len(w) and t.startswith(w) and len(w) >= 2:
+                break
+            if len(t) > len(w) and t.startswith(w) and len(w) >= 2:
                 t = t[len(w):]
+                break
         t = re.sub(r"^[和与及、的了]+|(的|了|呢|吗|啊)+$", "", t)
-        changed = t != before
+        if t == before:
+            break
     return t.strip("的")
 
 
