@@ -24,6 +24,12 @@ class Resolution:
     per_unit: list[list[DocumentInfo]] = field(default_factory=list)  # one list per unit named, in order
 
 
+def city_base(city: str | None) -> str:
+    """"柳州市" → "柳州": one trailing 市/县/区 off (rstrip of a character set would eat the 州 too)."""
+    name = canonical(city or "")
+    return name[:-1] if len(name) > 2 and name[-1] in "市县区" else name
+
+
 def doc_aliases(doc: DocumentInfo) -> list[str]:
     """The unit's full name, its bracketed second name, and both without the city."""
     unit = canonical(doc.unit)
@@ -61,7 +67,7 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     year = _asked_year(q)
     hits: list[tuple[int, int, int, DocumentInfo]] = []
     for d in docs:
-        base = canonical(d.city or "").rstrip("市县州")
+        base = city_base(d.city)
         score, s, e = max((_mention(q, a, base) for a in doc_aliases(d)), default=(0, 0, 0))
         unit_len = len(canonical(d.unit))
         if _other_city_before(q, s, base):
@@ -130,10 +136,10 @@ def _asked_year(q: str) -> int | None:
 def _city_only(q: str, docs: list[DocumentInfo], taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
     """Cities named on their own ("甲市和乙市的…"): every untaken document of that city."""
     out: dict[tuple[int, int], list[DocumentInfo]] = {}
-    cities = {canonical(d.city or "").rstrip("市县州"): [] for d in docs if d.city}  # type: ignore[var-annotated]
+    cities = {city_base(d.city): [] for d in docs if d.city}  # type: ignore[var-annotated]
     for d in docs:
         if d.city:
-            cities[canonical(d.city).rstrip("市县州")].append(d)
+            cities[city_base(d.city)].append(d)
     for base, ds in cities.items():
         if len(base) < 2:
             continue
@@ -160,10 +166,10 @@ def _unknown_unit(q: str, docs: list[DocumentInfo], hits: list) -> str | None:
     """A unit named in the question that no indexed document matches ("某市某局…")."""
     if hits:
         return None
-    known = {canonical(d.city or "").rstrip("市县州") for d in docs}
+    known = {city_base(d.city) for d in docs}
     suffixes = "|".join(sorted(synonyms()["org_suffixes"], key=len, reverse=True))
     m = re.search(rf"([\u4e00-\u9fa5]{{2,4}}?(?:市|县|区|州))[\u4e00-\u9fa5（）]{{0,20}}?(?:{suffixes})", q)
-    if m and m.group(1).rstrip("市县区州") not in known:
+    if m and city_base(m.group(1)) not in known:
         return m.group(0)
     m = _CITY_MENTION.match(q)
     if m and m.group(1) not in known and len(m.group(1)) >= 2 and re.search(rf"(?:{suffixes})", q[m.end():m.end() + 20]):

@@ -22,8 +22,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT.parent / "shared" / "corpus" / "synthetic"
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"
-# The issue asks for 98%; this is the floor measured now (96.8% on 2026-11-23), so a regression fails.
-FLOOR = 0.960
+# The issue asks for 98%; this is the floor measured now (97.3% on 2026-11-23), so a regression fails.
+FLOOR = 0.965
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +106,9 @@ def test_no_change_needs_a_quote_that_says_so():
     quote.quote = "收支总计减少5万元。"
     verify(a)
     assert not a.values[0].verified
+
+
+def test_city_ending_in_zhou_is_resolved(synthetic_index):
+    """Was not resolved: "柳州市".rstrip("市县州") left "柳", so "柳州…" named no document."""
+    a = ask("柳州120急救中心编制多少人", synthetic_index)
+    assert a.status == "answered" and {c.unit for c in a.citations} == {"柳州市紧急医疗救援中心"}
