@@ -156,8 +156,11 @@ def _narrow(q: str, start: int, docs: list[DocumentInfo]) -> tuple[int, list[Doc
     characters that abbreviates some of the city's units narrows the mention to them."""
     for end in range(min(len(q), start + 8), start + 1, -1):
         span = q[start:end]
-        matching = [d for d in docs if any(span[0] in a[:3] and is_subsequence(span, a) for a in doc_aliases(d))]
-        if matching and (len(matching) < len(docs) or end - start >= 2):
+        core = re.sub(r"\d", "", span)  # "120急救中心": a service number people put in the name
+        if len(core) < 2 or span[-1].isdigit():
+            continue
+        matching = [d for d in docs if any(core[0] in a[:3] and is_subsequence(core, a) for a in doc_aliases(d))]
+        if matching and (len(matching) < len(docs) or len(core) >= 2):
             return end, matching
     return start, docs
 
