@@ -6,7 +6,10 @@
   `Answer.query`; a sum looks up each of its `items`, as `ops.sum_op` does), looked up with `retrieval.rows.lookup`
   restricted to the gold document. A hit is the gold row when its label equals the gold label after
   `retrieval.vocab.label_key` and its table title contains the gold table name after `normalise` (gold rows such as
-  合计 exist in many tables). At least 98 % of the questions must have the gold row in the top 5.
+  合计 exist in many tables). The issue asks for the gold row in the top 5 for 98 % of the questions (GOAL). What
+  is asserted (since 856a243) is a floor, MIN_RECALL, on a wider count: the gold row in the top 5 of the phrase
+  lookup, or among at most 5 table rows the answer cites (measure columns on total rows, table topics, aliases).
+  The phrase lookup alone is printed too.
 - Resolution: every real_dev question whose gold names a document (`both`: the two real ones) and that mentions a
   unit (its city's name) must make `retrieval.resolve.resolve` pick exactly that document (those documents) among
   all indexed ones; an unanswerable question about a year or kind the index lacks may instead get no document
@@ -110,6 +113,7 @@ def test_gold_row_is_in_the_top_5_row_lookup_hits(corpus: Corpus) -> None:
     golds = gold_rows()
     assert len(golds) > 1000  # 22 real_dev + about 1,200 synthetic
     found = 0
+    by_lookup = 0  # the issue's figure: the gold row in the top K of the phrase lookup alone
     cited = 0
     per_type: Counter[str] = Counter()
     per_type_found: Counter[str] = Counter()
@@ -123,7 +127,9 @@ def test_gold_row_is_in_the_top_5_row_lookup_hits(corpus: Corpus) -> None:
         # The product's row finding is the phrase lookup plus measure columns on total rows, table topics and
         # aliases (answering.lookup.find_rows): a gold row among at most K cited rows counts as found too.
         few = sum(c.kind == "table_row" for c in answer.citations) <= K
-        ok = any(_is_gold(h, gold) for h in hits) or (cites and few)
+        in_hits = any(_is_gold(h, gold) for h in hits)
+        ok = in_hits or (cites and few)
+        by_lookup += in_hits
         found += ok
         cited += cites
         per_type[gold.type] += 1
@@ -140,6 +146,8 @@ def test_gold_row_is_in_the_top_5_row_lookup_hits(corpus: Corpus) -> None:
           f"(gold row in the top {K} hits of the item phrase, or among <= {K} rows the answer cites): "
           f"{found}/{len(golds)} = {recall:.1%} (goal ≥ {GOAL:.0%}, floor {MIN_RECALL:.0%})")
     print("  by question type: " + ", ".join(f"{t} {per_type_found[t]}/{n}" for t, n in per_type.most_common()))
+    print(f"  the issue's figure, gold row in the top {K} of the phrase lookup alone: {by_lookup}/{len(golds)} = "
+          f"{by_lookup / len(golds):.1%} (goal ≥ {GOAL:.0%}, not asserted)")
     print(f"  for comparison, the answer cites the gold row: {cited}/{len(golds)}")
     by_kind = Counter((f["type"], f["op"]) for f in failures)
     print("  failures by (gold type, parsed op): " + ", ".join(f"{t}/{o} {n}" for (t, o), n in by_kind.most_common()))
