@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +24,7 @@ from core.errors import BudgetQAError, IngestError
 from core.models import Document, DocumentInfo, doc_id_for
 from core.settings import Settings, get_settings
 from core.store import SqlStore, open_store
+from ingest.pipeline import ParseJob, Parser, file_sha256, parse_ahead
 
 PAUSE_ENV = "BUDGETQA_TEST_PAUSE_BEFORE_COMMIT"  # tests only: seconds to sleep inside the transaction
 ORPHAN_AGE = 600.0  # seconds before an unreferenced PDF copy in the index is removed
@@ -137,65 +138,91 @@ def _pause_hook(name: str) -> Callable[[], None] | None:
     return pause
 
 
-def _page_total(path: Path) -> int | None:
+@dataclass
+class _File:
+    """One input file of a run: where it is, what it is called, what the pre-check found."""
+
+    path: Path
+    name: str
+    sha: str = ""
+    result: FileResult | None = None  # final without parsing (missing, unreadable, already stored)
+
+
+def _unchanged(f: _File, same: DocumentInfo, settings: Settings) -> FileResult:
+    dest = settings.pdf_dir / f"{same.doc_id}.pdf"
+    if not dest.exists():
+        _copy_pdf(f.path, dest)
+    reason = "unchanged, skipped" + (f" (stored as {same.doc})" if same.doc != f.name else "")
+    return FileResult(path=str(f.path), status="unchanged", reason=reason, doc_id=same.doc_id, doc=same.doc)
+
+
+def _failed(f: _File, exc: BaseException) -> FileResult:
+    if isinstance(exc, BudgetQAError):
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    else:
+        reason = f"无法处理（{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}）"
+    return FileResult(path=str(f.path), status="failed", reason=reason, doc=f.name)
+
+
+def _precheck(f: _File, store: SqlStore, settings: Settings) -> None:
+    """Hash the file; a file that needs no parsing (missing, already stored) gets its final result."""
     try:
-        from ingest.pdf import page_count
-
-        return int(page_count(path))
-    except (ImportError, BudgetQAError):
-        return None
-
-
-def ingest_file(
-    path: Path, store: SqlStore, settings: Settings, progress: bool = True,
-    on_stored: Callable[[DocumentInfo], None] | None = None,
-) -> FileResult:
-    """Parse and store one file; every failure becomes a `failed` result with a one-line reason."""
-    from ingest.pipeline import file_sha256, file_to_document
-
-    result = FileResult(path=str(path), status="failed", doc=path.name)
-    start = time.perf_counter()
-    try:
-        if not path.is_file():
-            raise IngestError("文件不存在" if not path.exists() else "不是文件")
-        sha = file_sha256(path)
-        same = store.find_by_sha(sha)
+        if not f.path.is_file():
+            raise IngestError("文件不存在" if not f.path.exists() else "不是文件")
+        f.sha = file_sha256(f.path)
+        same = store.find_by_sha(f.sha)
         if same is not None:
-            dest = settings.pdf_dir / f"{same.doc_id}.pdf"
-            if not dest.exists():
-                _copy_pdf(path, dest)
-            result.status, result.doc_id, result.doc = "unchanged", same.doc_id, same.doc
-            result.reason = "unchanged, skipped" + (f" (stored as {same.doc})" if same.doc != path.name else "")
-            return result
-        previous = store.find_by_name(path.name)
-        bar = tqdm(total=_page_total(path), desc=path.name[:40], unit="page", disable=not progress, leave=False)
+            f.result = _unchanged(f, same, settings)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
+        f.result = _failed(f, exc)
+
+
+@dataclass
+class _Run:
+    """What every file of one ingest run shares."""
+
+    store: SqlStore
+    settings: Settings
+    progress: bool
+    on_stored: Callable[[DocumentInfo], None] | None
+
+
+def _store_parsed(f: _File, job: ParseJob | BudgetQAError | None, run: _Run) -> FileResult:
+    """Wait for a file's pages, assemble its Document and store it; every failure becomes a `failed` result."""
+    store, settings = run.store, run.settings
+    try:
+        if not isinstance(job, ParseJob):
+            raise job or IngestError("没有解析任务")
+        same = store.find_by_sha(f.sha)  # the same content earlier in this run
+        if same is not None:
+            return _unchanged(f, same, settings)
+        name = f.name
+        previous = store.find_by_name(name)
+        bar = tqdm(total=job.pages, desc=name[:40], unit="page", disable=not run.progress, leave=False)
         try:
-            doc = file_to_document(path, settings, progress=bar.update)
+            doc = job.document(progress=bar.update)
         finally:
             bar.close()
-        doc.doc = path.name
-        if doc.sha256 != sha:  # the file changed while we read it: keep the hash of what was parsed
-            sha = doc.sha256
-        dest = settings.pdf_dir / f"{doc_id_for(sha)}.pdf"
-        _copy_pdf(path, dest)
+        doc.doc = name
+        dest = settings.pdf_dir / f"{doc_id_for(doc.sha256)}.pdf"  # the hash of what was parsed
+        _copy_pdf(f.path, dest)
         doc.path = str(dest)
         try:
-            doc_id = store.save_document(doc, before_commit=_pause_hook(path.name))
+            doc_id = store.save_document(doc, before_commit=_pause_hook(name))
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
         if previous is not None and previous.doc_id != doc_id:
             (settings.pdf_dir / f"{previous.doc_id}.pdf").unlink(missing_ok=True)
-        result.status = "replaced" if previous is not None else "added"
+        result = FileResult(path=str(f.path), status="replaced" if previous is not None else "added")
         _fill_counts(result, doc, doc_id)
-        if on_stored is not None:
-            on_stored(store.get_info(doc_id))
-    except BudgetQAError as exc:
-        result.reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if run.on_stored is not None:
+            run.on_stored(store.get_info(doc_id))
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
-        result.reason = f"无法处理（{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}）"
+        return _failed(f, exc)
     finally:
-        result.seconds = time.perf_counter() - start
+        if isinstance(job, ParseJob):
+            job.cancel()
     return result
 
 
@@ -219,7 +246,11 @@ def ingest_paths(
     paths: Sequence[Path | str], settings: Settings | None = None, progress: bool = True,
     on_stored: Callable[[DocumentInfo], None] | None = None, store: SqlStore | None = None,
 ) -> IngestReport:
-    """Ingest PDF files and folders into the index; `progress` shows bars and one line per file."""
+    """Ingest PDF files and folders into the index; `progress` shows bars and one line per file.
+
+    Files are parsed in one pool of `settings.workers` processes, the next files' pages while the
+    current file is assembled and stored; results come in input order.
+    """
     settings = get_settings(settings)
     start = time.perf_counter()
     own_store = store is None
@@ -227,11 +258,24 @@ def ingest_paths(
     report = IngestReport()
     try:
         _remove_orphans(store, settings.pdf_dir)
-        for path in find_pdfs(paths, skip=settings.index_dir):
-            result = ingest_file(path, store, settings, progress=progress, on_stored=on_stored)
-            report.files.append(result)
-            if progress:
-                tqdm.write(_line(result))
+        files = [_File(p, p.name) for p in find_pdfs(paths, skip=settings.index_dir)]
+        run = _Run(store, settings, progress, on_stored)
+
+        def to_parse() -> Iterator[tuple[int, Path | None]]:
+            for i, f in enumerate(files):
+                _precheck(f, store, settings)
+                yield i, f.path if f.result is None else None
+
+        with Parser(settings.workers) as parser:
+            last = time.perf_counter()
+            for i, job in parse_ahead(parser, to_parse()):
+                f = files[i]
+                result = f.result or _store_parsed(f, job, run)
+                now = time.perf_counter()
+                result.seconds, last = now - last, now  # this file's share of the run's time
+                report.files.append(result)
+                if progress:
+                    tqdm.write(_line(result))
     finally:
         if own_store:
             store.close()

@@ -53,15 +53,20 @@ def page_count(path: Path) -> int:
 def pages_to_layouts(path: Path, numbers: list[int]) -> list[PageLayout]:
     """Parse the given 1-based pages of one file (each page once)."""
     with open_pdf(path) as pdf:
-        out = []
-        for n in numbers:
-            try:
-                out.append(page_to_layout(pdf.pages[n - 1], n))
-            except Exception as exc:
-                raise DamagedPDFError(f"第{n}页无法解析（{type(exc).__name__}: {exc}）") from exc
-            finally:
-                pdf.pages[n - 1].close()
-        return out
+        return [parse_page(pdf, n) for n in numbers]
+
+
+def parse_page(pdf: Any, number: int) -> PageLayout:
+    """One 1-based page of an open PDF as layout data; the page's cached objects are released after."""
+    page = None
+    try:
+        page = pdf.pages[number - 1]
+        return page_to_layout(page, number)
+    except Exception as exc:
+        raise DamagedPDFError(f"第{number}页无法解析（{type(exc).__name__}: {exc}）") from exc
+    finally:
+        if page is not None:
+            page.close()
 
 
 def page_to_layout(page: Any, number: int) -> PageLayout:
