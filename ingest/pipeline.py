@@ -9,8 +9,13 @@ them (Linux: PR_SET_PDEATHSIG; elsewhere a thread watching the parent pid).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +38,7 @@ from .text import lines_to_chunks, pages_to_lines
 
 K = TypeVar("K")
 LOOKAHEAD_PAGES = 16  # per worker: pages of the next files kept submitted while the current one is finished
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def file_sha256(path: Path) -> str:
@@ -44,6 +50,31 @@ def file_sha256(path: Path) -> str:
 
 
 # ------------------------------------------------------------------ worker processes
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """Make this worker exit as soon as the process that started it is gone, even when that one was SIGKILLed.
+
+    Linux sends the signal when the *thread* that forked the worker ends: a Parser is opened, used and closed
+    by one thread (ingest_paths does), so that thread outlives its workers.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), name="watch-parent", daemon=True).start()
 
 
 _OPEN: dict[tuple[str, int, int, int, int], Any] = {}  # in a worker: the files it is reading, kept open
@@ -113,7 +144,8 @@ class Parser:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=get_context("fork"),
+                max_workers=self.workers, mp_context=get_context("fork"), initializer=_worker_init,
+                initargs=(os.getpid(),),
             )
         return self._pool
 

@@ -48,6 +48,28 @@ def per_doc_counts(store: SqlStore) -> dict[str, set[str]]:
         }
 
 
+def _stat(pid: int) -> tuple[int, str] | None:
+    """(parent pid, state) of a process from /proc, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()  # the command name may hold spaces and brackets
+    return int(fields[1]), fields[0]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (children, their children, …)."""
+    kids = [int(d.name) for d in Path("/proc").iterdir() if d.name.isdigit() and (_stat(int(d.name)) or (0, ""))[0] == pid]
+    return kids + [k for kid in kids for k in descendants(kid)]
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper is not)."""
+    st = _stat(pid)
+    return st is not None and st[1] not in ("Z", "X")
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ingest", "--quiet", *args], cwd=ROOT, capture_output=True, text=True,
@@ -164,9 +186,18 @@ def test_kill_during_commit_leaves_no_trace(tmp_path: Path) -> None:
     while len(pauses) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
     assert len(pauses) == 2 and "2.pdf" in pauses[1], pauses
+    workers = descendants(proc.pid)
+    assert workers, "the ingest parses in worker processes"
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    deadline = time.monotonic() + 5
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [w for w in workers if alive(w)]
+    for w in left:  # do not leave them behind for the next test
+        os.kill(w, signal.SIGKILL)
+    assert not left, f"worker processes {left} outlived the killed ingest"
 
     store = open_store(settings_for(index))
     (only,) = store.list_documents()
