@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from tqdm import tqdm
@@ -26,8 +27,22 @@ from core.settings import Settings, get_settings
 from core.store import SqlStore, open_store
 from ingest.pipeline import ParseJob, Parser, file_sha256, parse_ahead
 
+log = logging.getLogger(__name__)
 PAUSE_ENV = "BUDGETQA_TEST_PAUSE_BEFORE_COMMIT"  # tests only: seconds to sleep inside the transaction
 ORPHAN_AGE = 600.0  # seconds before an unreferenced PDF copy in the index is removed
+MAX_NAME = 120  # characters of a display name
+
+
+@dataclass(frozen=True)
+class PageProgress:
+    """Where a run is: `done` of the `pages` pages of file number `file` (1-based) of `files` are parsed."""
+
+    name: str  # the name the document is stored under
+    path: str
+    file: int
+    files: int
+    done: int
+    pages: int
 
 
 @dataclass
@@ -138,6 +153,27 @@ def _pause_hook(name: str) -> Callable[[], None] | None:
     return pause
 
 
+def clean_name(name: str) -> str:
+    """A display name from an uploaded file name: its last component, printable characters only.
+
+    It names the document in lists and citations and is never used as a path.
+    """
+    base = PurePosixPath(name.replace("\\", "/")).name
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return (base or "未命名.pdf")[:MAX_NAME]
+
+
+def _free_name(store: SqlStore, name: str) -> str:
+    """`name`, or `stem (2).pdf`, `stem (3).pdf`… when a stored document already has it."""
+    stem, dot, ext = name.rpartition(".") if "." in name else (name, "", "")
+    n = 1
+    candidate = name
+    while store.find_by_name(candidate) is not None:
+        n += 1
+        candidate = f"{stem} ({n}){dot}{ext}"
+    return candidate
+
+
 @dataclass
 class _File:
     """One input file of a run: where it is, what it is called, what the pre-check found."""
@@ -185,9 +221,12 @@ class _Run:
     settings: Settings
     progress: bool
     on_stored: Callable[[DocumentInfo], None] | None
+    on_page: Callable[[PageProgress], None] | None
+    replace_same_name: bool
+    files: int
 
 
-def _store_parsed(f: _File, job: ParseJob | BudgetQAError | None, run: _Run) -> FileResult:
+def _store_parsed(f: _File, n: int, job: ParseJob | BudgetQAError | None, run: _Run) -> FileResult:
     """Wait for a file's pages, assemble its Document and store it; every failure becomes a `failed` result."""
     store, settings = run.store, run.settings
     try:
@@ -196,11 +235,21 @@ def _store_parsed(f: _File, job: ParseJob | BudgetQAError | None, run: _Run) -> 
         same = store.find_by_sha(f.sha)  # the same content earlier in this run
         if same is not None:
             return _unchanged(f, same, settings)
-        name = f.name
+        name = f.name if run.replace_same_name else _free_name(store, f.name)
         previous = store.find_by_name(name)
         bar = tqdm(total=job.pages, desc=name[:40], unit="page", disable=not run.progress, leave=False)
+        done = 0
+
+        def step(k: int) -> None:
+            nonlocal done
+            done += k
+            bar.update(k)
+            if run.on_page is not None:
+                run.on_page(PageProgress(name, str(f.path), n, run.files, done, job.pages))
+
+        step(0)
         try:
-            doc = job.document(progress=bar.update)
+            doc = job.document(progress=step)
         finally:
             bar.close()
         doc.doc = name
@@ -216,13 +265,17 @@ def _store_parsed(f: _File, job: ParseJob | BudgetQAError | None, run: _Run) -> 
             (settings.pdf_dir / f"{previous.doc_id}.pdf").unlink(missing_ok=True)
         result = FileResult(path=str(f.path), status="replaced" if previous is not None else "added")
         _fill_counts(result, doc, doc_id)
-        if run.on_stored is not None:
-            run.on_stored(store.get_info(doc_id))
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop the others
         return _failed(f, exc)
     finally:
         if isinstance(job, ParseJob):
             job.cancel()
+    if run.on_stored is not None:
+        try:
+            run.on_stored(store.get_info(doc_id))
+        except Exception as exc:  # noqa: BLE001 - the document is stored; only the hook's extra work is missing
+            log.warning("%s stored, but on_stored failed: %s", name, exc)
+            result.reason = f"stored; on_stored failed: {type(exc).__name__}: {exc}".splitlines()[0]
     return result
 
 
@@ -239,17 +292,28 @@ def _line(r: FileResult) -> str:
     if r.status == "unchanged":
         return f"unchanged  {name}: {r.reason}"
     return (f"{r.status:<10} {name}: {r.pages} pages, {r.tables} tables, {r.rows} rows, {r.chunks} chunks "
-            f"({r.seconds:.1f}s)")
+            f"({r.seconds:.1f}s)" + (f" [{r.reason}]" if r.reason else ""))
 
 
 def ingest_paths(
     paths: Sequence[Path | str], settings: Settings | None = None, progress: bool = True,
     on_stored: Callable[[DocumentInfo], None] | None = None, store: SqlStore | None = None,
+    display_names: Mapping[Path | str, str] | None = None, on_page: Callable[[PageProgress], None] | None = None,
+    replace_same_name: bool = True,
 ) -> IngestReport:
     """Ingest PDF files and folders into the index; `progress` shows bars and one line per file.
 
     Files are parsed in one pool of `settings.workers` processes, the next files' pages while the
     current file is assembled and stored; results come in input order.
+
+    - `on_stored(info)` runs right after each document is committed (its failure is reported in the
+      file's `reason`, the document stays stored).
+    - `display_names` maps input files (as given) to the names their documents are stored, listed and
+      cited under (cleaned by `clean_name`; never used as a path); other files keep their own name.
+    - `on_page(PageProgress)` is called when a file's parsing is first waited for and after each page.
+    - A new document whose name a stored document already has replaces it; with
+      `replace_same_name=False` it is stored beside it as `name (2).pdf` (content already stored is
+      always `unchanged`).
     """
     settings = get_settings(settings)
     start = time.perf_counter()
@@ -258,8 +322,9 @@ def ingest_paths(
     report = IngestReport()
     try:
         _remove_orphans(store, settings.pdf_dir)
-        files = [_File(p, p.name) for p in find_pdfs(paths, skip=settings.index_dir)]
-        run = _Run(store, settings, progress, on_stored)
+        names = {Path(k).resolve(): clean_name(v) for k, v in (display_names or {}).items()}
+        files = [_File(p, names.get(p.resolve(), p.name)) for p in find_pdfs(paths, skip=settings.index_dir)]
+        run = _Run(store, settings, progress, on_stored, on_page, replace_same_name, len(files))
 
         def to_parse() -> Iterator[tuple[int, Path | None]]:
             for i, f in enumerate(files):
@@ -270,7 +335,7 @@ def ingest_paths(
             last = time.perf_counter()
             for i, job in parse_ahead(parser, to_parse()):
                 f = files[i]
-                result = f.result or _store_parsed(f, job, run)
+                result = f.result or _store_parsed(f, i + 1, job, run)
                 now = time.perf_counter()
                 result.seconds, last = now - last, now  # this file's share of the run's time
                 report.files.append(result)
@@ -360,11 +425,20 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--show", type=Path, metavar="FILE.pdf", help="parse one file without storing and print it")
     ap.add_argument("--json", action="store_true", help="with --show: print the parse as JSON")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--sql-only", action="store_true",
+                    help="store in SQL only, not in the search index (it catches up when the search next opens)")
     return ap
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `python -m ingest`; returns the exit status."""
+def main(
+    argv: Sequence[str] | None = None,
+    on_stored_for: Callable[[Settings], Callable[[DocumentInfo], None]] | None = None,
+) -> int:
+    """Entry point of `python -m ingest`; returns the exit status.
+
+    `on_stored_for(settings)` makes the hook run after each stored document (`ingest/__main__.py` passes
+    the search index's, unless --sql-only).
+    """
     ap = build_parser()
     args = ap.parse_args(argv)
     settings = Settings(index_dir=args.index) if args.index else get_settings()
@@ -374,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.error("--json goes with --show")
     if not args.paths:
         ap.error("give PDF files or folders to ingest (or --show FILE.pdf)")
-    report = ingest_paths(args.paths, settings, progress=not args.quiet)
+    on_stored = on_stored_for(settings) if on_stored_for is not None and not args.sql_only else None
+    report = ingest_paths(args.paths, settings, progress=not args.quiet, on_stored=on_stored)
     if args.quiet:
         for r in report.files:
             print(_line(r))

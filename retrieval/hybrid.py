@@ -19,9 +19,9 @@ from core.settings import Settings, get_settings
 from core.store import TableStore, open_store
 
 from .check import Drift, find_drift, repair
-from .items import Hit, HitCache
+from .items import Hit, HitCache, doc_of, iter_doc_items
 from .lexical import LexicalIndex
-from .vector import VectorIndex
+from .vector import DOCS_PER_READ, VectorIndex
 
 log = logging.getLogger(__name__)
 RRF_K = 60
@@ -89,6 +89,7 @@ class HybridSearch:
         self._infos: dict[str, DocumentInfo] = {}
         self._lock = threading.RLock()
         self.last_sync: Drift | None = None
+        self.rewritten: list[str] = []  # documents the last full sync re-indexed because their items changed
         if sync:
             self.sync()
 
@@ -104,6 +105,11 @@ class HybridSearch:
 
         The first sync in a process compares every document (listing all ids in Chroma); later ones compare
         only the documents that appeared, changed or went away since the last sync, unless `full`.
+
+        Those comparisons count items. `full` also compares every document item by item (ids and texts,
+        read from SQL and from Chroma) and rewrites the documents that differ (`self.rewritten`): a
+        document parsed again under the same content hash keeps its doc_id and maybe its number of items,
+        and without this its old vectors, some under ids it no longer has, would stay.
         """
         with self._lock:
             if store is not None and store is not self.store:
@@ -121,6 +127,7 @@ class HybridSearch:
                     prev = None
             if prev is None:
                 drift = self._repair(find_drift(self.store, self.vector, infos=infos))
+            self.rewritten = self._rewrite_changed(sorted(set(infos) - set(drift.to_reindex()))) if full else []
             with _synced_lock:
                 _synced[key] = (gen, counts)
             self._generation = gen
@@ -129,6 +136,26 @@ class HybridSearch:
             self.vector.forget()
             self.last_sync = drift
             return drift
+
+    def _rewrite_changed(self, doc_ids: list[str]) -> list[str]:
+        """Re-index the documents whose vectors differ from their items in SQL (other ids or other texts)."""
+        in_chroma: dict[str, set[str]] = {}
+        for item_id in self.vector.all_ids():
+            in_chroma.setdefault(doc_of(item_id), set()).add(item_id)
+        changed: list[str] = []
+        for start in range(0, len(doc_ids), DOCS_PER_READ):
+            for doc_id, items in iter_doc_items(self.store, doc_ids[start:start + DOCS_PER_READ]):
+                want = {it.id: it.text for it in items}
+                if in_chroma.get(doc_id, set()) != set(want) or (want and self._texts(list(want)) != want):
+                    changed.append(doc_id)
+        if changed:
+            self.vector.index_documents(changed)  # upserts every item, deletes the ids the document no longer has
+            log.info("vector index: %d documents rewritten after they were parsed again", len(changed))
+        return changed
+
+    def _texts(self, ids: list[str]) -> dict[str, str]:
+        got = self.vector.collection.get(ids=ids, include=["documents"])
+        return dict(zip(got["ids"], got.get("documents") or []))
 
     def _repair(self, drift: Drift) -> Drift:
         if not drift.clean:

@@ -5,6 +5,7 @@ Nothing is patched: the app reads the index through BUDGETQA_INDEX_DIR and answe
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from pathlib import Path
@@ -14,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.settings import Settings
 from core.store import open_store
+from retrieval.items import iter_doc_items
 from tests.ui_support import ROOT, SYNTHETIC, build_index, offline_env
 
 APP = str(ROOT / "app.py")
@@ -66,9 +68,14 @@ def last_reply(at: AppTest) -> dict[str, list[str]]:
 
 def vectors(settings: Settings, doc_id: str) -> int:
     """How many items of a document the Chroma collection holds."""
+    return len(item_ids(settings, doc_id))
+
+
+def item_ids(settings: Settings, doc_id: str) -> set[str]:
+    """The ids of a document's items in the Chroma collection."""
     from retrieval.vector import VectorIndex
 
-    return len(VectorIndex(settings).item_ids(doc_id))
+    return set(VectorIndex(settings).item_ids(doc_id))
 
 
 def red_pixels(png: Path) -> int:
@@ -222,7 +229,9 @@ def test_uploaded_pdf_is_answerable_right_after(own_index: Settings, tmp_path: P
     new = set(doc_ids(own_index)) - before
     assert len(new) == 1
     info = open_store(own_index).get_info(new.pop())
-    assert original not in info.doc and info.doc.startswith("upload-")  # the uploaded name is never a path
+    assert info.doc == original  # stored and cited under its own name …
+    assert info.path == str(own_index.pdf_dir / f"{info.doc_id}.pdf")  # … which is never a path
+    assert sorted(p.name for p in own_index.index_dir.rglob("*预算公开*")) == []
     assert not list((tmp_path / "uploads").iterdir())  # the temporary copy is gone
     assert original in " ".join(texts(at.sidebar.markdown))  # shown under its own name
     assert vectors(own_index, info.doc_id) > 0  # in the vector index too
@@ -230,6 +239,23 @@ def test_uploaded_pdf_is_answerable_right_after(own_index: Settings, tmp_path: P
     at = ask(at, question)
     verified = [s for s in last_reply(at)["success"] if "已核验" in s]
     assert verified and expected in verified[0] and info.unit in verified[0], texts(at.warning)
+    answer = at.session_state["messages"][-1]["answer"]
+    assert {c.doc for c in answer.citations if c.doc_id == info.doc_id} == {original}
+    assert any(b.label == f"下载原文PDF：{original}" for b in at.download_button)
+
+
+def test_same_name_uploads_are_two_documents(own_index: Settings) -> None:
+    at = start()
+    first, second = sorted(SYNTHETIC.glob("*.pdf"))[1:3]
+    at = _upload(at, "单位预算公开.pdf", first.read_bytes())
+    at = _upload(at, "单位预算公开.pdf", second.read_bytes())
+    assert any("单位预算公开 (2).pdf" in s for s in texts(at.sidebar.success)), texts(at.sidebar.error)
+    store = open_store(own_index)
+    names = sorted(d.doc for d in store.list_documents())
+    store.close()
+    assert names[-2:] == ["单位预算公开 (2).pdf", "单位预算公开.pdf"]
+    at = _upload(at, "again.pdf", second.read_bytes())
+    assert any("未重复导入" in w and "单位预算公开 (2).pdf" in w for w in texts(at.sidebar.warning))
 
 
 def test_damaged_upload_shows_reason_and_changes_nothing(own_index: Settings, tmp_path: Path) -> None:
@@ -268,10 +294,25 @@ def test_delete_document_removes_it_everywhere(own_index: Settings) -> None:
 def test_reindex_keeps_every_document(own_index: Settings) -> None:
     at = start()
     before = doc_ids(own_index)
+    # what an older parser stored and embedded for one document: same hash, same number of items, other ids
+    store = open_store(own_index)
+    luoyang = next(d for d in store.list_documents() if d.unit.startswith("洛阳"))
+    old = store.load_document(luoyang.doc_id)
+    old.chunks = old.chunks[:-1]
+    extra = copy.deepcopy(old.tables[-1].rows[-1])
+    extra.index += 1
+    old.tables[-1].rows.append(extra)
+    store.save_document(old)
+    from retrieval.vector import VectorIndex
+
+    VectorIndex(own_index, store).index_document(luoyang.doc_id)
     next(b for b in at.sidebar.button if b.label == "重新索引全部文档").click().run()
     assert not at.exception
     assert any("已重新索引 2 个文档" in s for s in texts(at.sidebar.success))
     assert doc_ids(own_index) == before
+    for doc_id in before:  # Chroma holds exactly the re-parsed items: nothing stale, nothing missing
+        assert item_ids(own_index, doc_id) == {it.id for _, items in iter_doc_items(store, [doc_id]) for it in items}
+    store.close()
     at = ask(at, "金保专网经费是多少？")
     assert any("57.20" in s for s in texts(at.success))
 

@@ -1,8 +1,9 @@
 """Managing the indexed documents from the UI: uploads, deletion, re-indexing and display names.
 
 An uploaded file's name is never used as a path: the bytes go to a file with a random name in
-``settings.upload_dir`` (or the system temp dir), that file is ingested, and the original name is kept
-only as the document's display name in ``index_dir/ui/names.json``.
+``settings.upload_dir`` (or the system temp dir), that file is ingested, and the original name (cleaned)
+is the name the document is stored, listed and cited under. Indexes from before kept uploads' names in
+``index_dir/ui/names.json``; those names are still shown.
 """
 
 from __future__ import annotations
@@ -12,21 +13,22 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from core.errors import BudgetQAError
 from core.models import DocumentInfo
 from core.settings import Settings
 from core.store import SqlStore
+from ingest.cli import PageProgress, clean_name, ingest_paths
+from ingest.pipeline import ParseJob, Parser, parse_ahead
 
 from .render import remove_page_images
 
 log = logging.getLogger("budgetqa.ui")
 _NAMES_LOCK = threading.Lock()
-MAX_NAME = 120
 
 
 @dataclass
@@ -46,7 +48,7 @@ def _names_file(settings: Settings) -> Path:
 
 
 def load_names(settings: Settings) -> dict[str, str]:
-    """doc_id → display name of uploaded documents."""
+    """doc_id → display name of documents uploaded before uploads were stored under their own name."""
     try:
         data = json.loads(_names_file(settings).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -74,9 +76,7 @@ def _set_name(settings: Settings, doc_id: str, name: str | None) -> None:
 
 def clean_display_name(name: str) -> str:
     """The last component of an uploaded name, without control characters, for display only."""
-    base = PurePosixPath(name.replace("\\", "/")).name
-    base = "".join(ch for ch in base if ch.isprintable()).strip()
-    return (base or "未命名.pdf")[:MAX_NAME]
+    return clean_name(name)
 
 
 def display_name(info: DocumentInfo, names: dict[str, str]) -> str:
@@ -107,14 +107,12 @@ def open_search(settings: Settings, store: SqlStore) -> Any | None:
         return None
 
 
-def sync_search(search: Any | None, reindexed: tuple[str, ...] = ()) -> None:
-    """Bring the vector index in line with SQL, re-embedding `reindexed` documents whatever their state."""
+def sync_search(search: Any | None, full: bool = False) -> None:
+    """Bring the vector index in line with SQL; `full` compares every document item by item (after re-parsing)."""
     if search is None:
         return
     try:
-        for doc_id in reindexed:
-            search.index_document(doc_id)
-        search.sync()
+        search.sync(full=full)
     except Exception as exc:  # noqa: BLE001
         log.warning("vector index sync failed: %s", exc)
 
@@ -136,34 +134,49 @@ def write_upload(settings: Settings, data: bytes) -> Path:
     return Path(name)
 
 
-def ingest_upload(settings: Settings, store: SqlStore, name: str, data: bytes, search: Any | None = None) -> UploadResult:
-    """Ingest one uploaded file; a failure leaves the index as it was and says why."""
-    from ingest.cli import ingest_paths
+def ingest_uploads(
+    settings: Settings, store: SqlStore, files: Sequence[tuple[str, bytes]], search: Any | None = None,
+    on_page: Callable[[PageProgress], None] | None = None,
+) -> list[UploadResult]:
+    """Ingest uploaded (name, bytes) in one run, one result each; a file that fails leaves the index as it was.
 
-    shown = clean_display_name(name)
-    if not data:
-        return UploadResult(shown, False, "failed", "文件为空")
-    path = write_upload(settings, data)
+    Each document is stored under its uploaded name (cleaned); a second upload under a name already in the
+    index with other content is stored beside it (`name (2).pdf`), not over it. `on_page` follows the
+    parsing page by page.
+    """
+    results = [UploadResult(clean_display_name(name), False, "failed", "没有可导入的内容" if data else "文件为空")
+               for name, data in files]
+    paths: dict[Path, int] = {}
     try:
-        report = ingest_paths([path], settings, progress=False, store=store)
+        for i, (_, data) in enumerate(files):
+            if data:
+                paths[write_upload(settings, data)] = i
+        report = ingest_paths(list(paths), settings, progress=False, store=store, on_page=on_page,
+                              display_names={p: results[i].name for p, i in paths.items()}, replace_same_name=False)
     except BudgetQAError as exc:
-        return UploadResult(shown, False, "failed", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        for i in paths.values():
+            results[i].message = reason
+        return results
     finally:
-        path.unlink(missing_ok=True)
-    if not report.files:
-        return UploadResult(shown, False, "failed", "没有可导入的内容")
-    r = report.files[0]
-    if r.status == "failed":
-        return UploadResult(shown, False, "failed", r.reason or "无法导入")
-    if r.status == "unchanged":
-        names = load_names(settings)
-        known = names.get(r.doc_id or "") or r.doc or ""
-        return UploadResult(shown, True, "unchanged", f"内容与已索引的文档相同（{known}），未重复导入", r.doc_id)
-    if r.doc_id:
-        _set_name(settings, r.doc_id, shown)
-    sync_search(search)
-    return UploadResult(shown, True, r.status,
-                        f"已导入：{r.pages} 页，{r.tables} 张表，{r.rows} 行，{r.chunks} 段文字", r.doc_id)
+        for p in paths:
+            p.unlink(missing_ok=True)
+    names = load_names(settings)
+    for r in report.files:
+        i = paths[Path(r.path)]
+        shown = results[i].name
+        if r.status == "failed":
+            results[i] = UploadResult(shown, False, "failed", r.reason or "无法导入")
+        elif r.status == "unchanged":
+            known = names.get(r.doc_id or "") or r.doc or ""
+            results[i] = UploadResult(shown, True, "unchanged", f"内容与已索引的文档相同（{known}），未重复导入", r.doc_id)
+        else:
+            renamed = f"，名称已存在，存为“{r.doc}”" if r.doc != shown else ""
+            results[i] = UploadResult(shown, True, r.status, f"已导入：{r.pages} 页，{r.tables} 张表，{r.rows} 行，"
+                                      f"{r.chunks} 段文字{renamed}", r.doc_id)
+    if report.stored:
+        sync_search(search)
+    return results
 
 
 # ------------------------------------------------------------------ deletion and re-indexing
@@ -190,34 +203,39 @@ def reindex_all(
     settings: Settings, store: SqlStore, progress: Callable[[int, int, str], None] | None = None,
     search: Any | None = None,
 ) -> list[tuple[str, str]]:
-    """Parse every stored PDF again and replace its document in one transaction each.
+    """Parse every stored PDF again and replace its document in one transaction each, then sync Chroma in full.
 
-    A document whose PDF is missing or no longer parses keeps its old version. Returns
-    (document name, problem) for those.
+    The PDFs are parsed in one worker pool, the next while one is stored. A document whose PDF is missing
+    or no longer parses keeps its old version. Returns (document name, problem) for those.
     """
-    from ingest.pipeline import file_to_document
-
     problems: list[tuple[str, str]] = []
-    done: list[str] = []
     infos = store.list_documents()
-    for i, info in enumerate(infos):
-        if progress:
-            progress(i, len(infos), info.doc)
-        path = Path(info.path) if info.path else settings.pdf_dir / f"{info.doc_id}.pdf"
-        if not path.is_file():
-            problems.append((info.doc, "原始PDF已不在索引目录中"))
-            continue
-        try:
-            doc = file_to_document(path, settings)
-        except BudgetQAError as exc:
-            problems.append((info.doc, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
-            continue
-        doc.doc, doc.path = info.doc, str(path)
-        done.append(store.save_document(doc))
-        remove_page_images(settings, info.doc_id)
+
+    def to_parse() -> Iterator[tuple[DocumentInfo, Path | None]]:
+        for info in infos:
+            path = Path(info.path) if info.path else settings.pdf_dir / f"{info.doc_id}.pdf"
+            yield info, path if path.is_file() else None
+
+    with Parser(settings.workers) as parser:
+        for i, (info, job) in enumerate(parse_ahead(parser, to_parse())):
+            if progress:
+                progress(i, len(infos), info.doc)
+            try:
+                if job is None:
+                    problems.append((info.doc, "原始PDF已不在索引目录中"))
+                    continue
+                if not isinstance(job, ParseJob):
+                    raise job
+                doc = job.document()
+            except BudgetQAError as exc:
+                problems.append((info.doc, str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
+                continue
+            doc.doc, doc.path = info.doc, str(job.path)
+            store.save_document(doc)
+            remove_page_images(settings, info.doc_id)
     if progress:
         progress(len(infos), len(infos), "")
-    sync_search(search, reindexed=tuple(done))
+    sync_search(search, full=True)  # same doc_ids, maybe other items: compared item by item
     return problems
 
 
@@ -225,7 +243,5 @@ def ingest_bundled(settings: Settings, store: SqlStore) -> int:
     """On first start with an empty index, ingest the bundled PDFs of `data_dir`; returns how many."""
     if store.list_documents() or not Path(settings.data_dir).is_dir():
         return 0
-    from ingest.cli import ingest_paths
-
     report = ingest_paths([settings.data_dir], settings, progress=False, store=store)
     return len(report.stored)

@@ -7,8 +7,9 @@ import streamlit as st
 
 from core.errors import BudgetQAError
 from core.models import DocumentInfo
+from ingest.cli import PageProgress
 
-from .docs import delete_document, display_name, doc_label, ingest_upload, reindex_all
+from .docs import delete_document, display_name, doc_label, ingest_uploads, reindex_all
 from .runtime import Runtime, clear_caches
 
 SCOPE_KEY = "scope"
@@ -48,10 +49,14 @@ def _uploads(rt: Runtime) -> None:
                                   key=f"import-{n}"):
         return
     bar = st.progress(0.0, text="准备导入……")
+
+    def step(p: PageProgress) -> None:
+        done = (p.file - 1 + p.done / max(p.pages, 1)) / max(p.files, 1)
+        bar.progress(min(done, 1.0), text=f"正在解析 {p.name}：第 {p.done}/{p.pages} 页（第 {p.file}/{p.files} 个文件）")
+
+    results = ingest_uploads(rt.settings, rt.store, [(f.name, f.getvalue()) for f in files], rt.search, on_page=step)
     messages = []
-    for i, f in enumerate(files):
-        bar.progress(i / len(files), text=f"正在解析 {f.name}（{i + 1}/{len(files)}）")
-        r = ingest_upload(rt.settings, rt.store, f.name, f.getvalue(), rt.search)
+    for r in results:
         kind = "err" if not r.ok else ("warn" if r.status == "unchanged" else "ok")
         messages.append((kind, f"{r.name}：{r.message}" if r.ok else f"{r.name} 未导入：{r.message}"))
     bar.progress(1.0, text="导入完成")
