@@ -108,13 +108,13 @@ def item_phrase(text: str, op: str) -> str:
     aliased = synonyms()["item_aliases"]
     while t not in aliased:  # one filler at a time, so that "总预算" stops before it becomes "总"
         before = t
-        # Fillers only at the ends ("预算" inside "一般公共预算拨款收入" stays), leading ones first.
+        # Fillers only at the ends ("预算" inside "一般公共预算拨款收入" stays); a strip that leaves a known
+        # phrase wins ("今年总预算" → "总预算", not "今年总"), then trailing question words, then leading ones.
         head = next((w for w in fillers if len(w) >= 2 and len(t) > len(w) and t.startswith(w)), None)
         tail = next((w for w in fillers if len(t) > len(w) and t.endswith(w)), None)
-        if head:
-            t = t[len(head):]
-        elif tail:
-            t = t[: -len(tail)]
+        options = ([t[: -len(tail)]] if tail else []) + ([t[len(head):]] if head else [])
+        if options:
+            t = next((o for o in options if o in aliased), options[0])
         t = re.sub(r"^[和与及、的了]+|(的|了|呢|吗|啊)+$", "", t)
         if t == before:
             break

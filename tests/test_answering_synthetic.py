@@ -22,8 +22,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT.parent / "shared" / "corpus" / "synthetic"
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"
-# The issue asks for 98%; this is the floor measured now (97.6% on 2026-11-23), so a regression fails.
-FLOOR = 0.970
+# The issue asks for 98% (measured 98.1% on 2026-11-23).
+FLOOR = 0.980
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +93,7 @@ def test_question_words_do_not_stay_in_the_item():
     assert parse("", "机构运转经费和去年比变化多少").item == "机构运转经费"
     assert parse("", "公用经费预算合计是多少").item == "公用经费"
     assert parse("", "今年总预算多少钱").item == "总预算"
+    assert parse("", "一年预算总额是多少").item == "预算总额"  # was "是"
     assert parse("", "代管资金余额截至2024年底是多少").item == "代管资金余额"
     assert split_question("某平台项目绩效目标里设备完好率要求") == ("某平台", "设备完好率")
 
