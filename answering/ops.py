@@ -12,7 +12,7 @@ from retrieval.vocab import aliases, canonical, label_key, synonyms
 from . import facts
 from .cite import Builder, money_text, not_found, pct_text, text_citation
 from .indicators import Target, find_targets, split_question
-from .lookup import Found, default_cell, distinct, find_rows, near_labels
+from .lookup import STRONG, Found, default_cell, distinct, find_rows, measure_key, near_labels
 from .query import Query
 
 _COUNT = re.compile(r"(\d+)\s*(个|项)(?!目标|指标)")
@@ -31,16 +31,20 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     parts: list[str] = []
     ambiguous = False
-    by_doc = {d.doc_id: distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else [] for d in docs}
+    shortlist = _shortlist(q, corpus, docs)
+    by_doc = {d.doc_id: distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else [] for d in shortlist}
     any_rows = any(by_doc.values())
     asks_target = split_question(q.item) is not None if q.item else False
-    for doc in docs:
+    for doc in shortlist if any_rows or asks_target else docs:
+        if len(parts) >= MAX_UNITS:
+            parts.append(f"另有其他单位的同名数据未列出，请在问题中指明单位（共检索{len(docs)}个公开文件）")
+            break
         shown = find_targets(corpus, doc, q.item) if asks_target else []
         if shown:
             ambiguous |= len(shown) > 1
             parts.append(_say_targets(b, doc, shown))
             continue
-        found = by_doc[doc.doc_id]
+        found = by_doc.get(doc.doc_id)
         if found:
             ambiguous |= len(found) > 1
             parts.append(_say_found(b, doc, q, found))
@@ -59,6 +63,22 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         text = "找到多处结果：" + "；".join(parts) + "。"
         return b.done(text, "ambiguous" if status == "ambiguous" else "answered")
     return b.done(parts[0] + "。", status)
+
+
+MAX_UNITS = 8  # units listed for a question that names none; the rest are counted, not shown
+
+
+def _shortlist(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> list[DocumentInfo]:
+    """With many documents and no unit named: those where one lookup across all of them finds the item."""
+    if len(docs) <= MAX_UNITS or not q.item or measure_key(q.item) or q.unit_word:
+        return docs
+    ids = [d.doc_id for d in docs]
+    words = aliases(q.item)
+    parts = split_question(q.item)
+    if parts:
+        words = [parts[0]]  # the project a performance target belongs to
+    strong = {h.doc.doc_id for w in words for h in lookup(corpus, w, ids, k=10 * MAX_UNITS) if h.score >= STRONG}
+    return [d for d in docs if d.doc_id in strong]
 
 
 def _text_number(q_corpus: Corpus, doc: DocumentInfo, q: Query) -> facts.Fact | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -94,6 +95,11 @@ def _bigrams(text: str) -> set[str]:
     return {text[i:i + 2] for i in range(len(text) - 1)} or ({text} if text else set())
 
 
+@lru_cache(maxsize=1)
+def _generic_chars() -> frozenset[str]:
+    return frozenset("".join(synonyms()["generic_item_words"]))
+
+
 def core_of(phrase: str) -> str:
     """The distinctive part of an item phrase: without filler and generic words like 经费/费."""
     text = canonical(phrase)
@@ -144,7 +150,11 @@ def lookup(corpus: Corpus, phrase: str, doc_ids: list[str] | None = None, k: int
     """Rows whose label best matches the phrase, best first (ties: earlier tables first)."""
     phrase_key = label_key(phrase)
     core = core_of(phrase)
-    grams = _bigrams(core) | _bigrams(phrase_key)
+    # Candidates share a bigram that is not all generic: "经费" or "支出" alone would make every row a candidate.
+    generic = _generic_chars()
+    grams = _bigrams(core) | {g for g in _bigrams(phrase_key) if not set(g) <= generic}
+    if not grams:
+        grams = _bigrams(phrase_key)
     scored: list[tuple[float, int, int, RowHit]] = []
     for doc_id in doc_ids if doc_ids is not None else [d.doc_id for d in corpus.docs]:
         hits = corpus.rows.get(doc_id, [])
