@@ -113,3 +113,11 @@ def test_city_ending_in_zhou_is_resolved(synthetic_index):
     """Was not resolved: "柳州市".rstrip("市县州") left "柳", so "柳州…" named no document."""
     a = ask("柳州120急救中心编制多少人", synthetic_index)
     assert a.status == "answered" and {c.unit for c in a.citations} == {"柳州市紧急医疗救援中心"}
+
+
+def test_question_naming_no_unit_lists_a_few_units(synthetic_index):
+    """Over many documents an unnamed unit gives a bounded answer that asks to name one, not twenty parts."""
+    a = ask("机关事业单位基本养老保险缴费支出是多少", synthetic_index)
+    units = {c.unit for c in a.citations}
+    assert a.status == "ambiguous" and 2 <= len(units) <= 8
+    assert "请在问题中指明单位" in a.answer and all(v.verified for v in a.values)
