@@ -85,11 +85,13 @@ def number_after(chunks: list[ChunkHit], item: str, unit_word: str | None = None
     return best
 
 
-def change_of(chunks: list[ChunkHit], item: str) -> Fact | None:
+def change_of(chunks: list[ChunkHit], item: str, exclude: list[str] | None = None) -> Fact | None:
     """Amount and percent of a change against last year stated for the item (持平 is a change of 0)."""
     item = canonical(item)
     best: Fact | None = None
     for ch, sent, c, end in _item_ends(chunks, item):
+        if exclude and _inside(c, end, exclude):
+            continue  # "档案馆" inside the unit's own name "某市档案馆"
         found = _changes_after(c, end)
         if found:
             score = 50 + 10 * len(found) - (c.find(item) / 100)

@@ -33,10 +33,12 @@ def default_cell(hit: RowHit, measure: str | None = None) -> Cell | None:
                 if canonical(c.column[-1]) in wanted or c.column[-1] in ("小计", "合计"):
                     return c
             return matching[0]
+    year = str(hit.doc.year or "")
     for name in synonyms()["default_columns"]:
-        for c in cells:
-            if c.column and canonical(c.column[-1]).endswith(canonical(name)):
-                return c
+        named = [c for c in cells if c.column and canonical(c.column[-1]).endswith(canonical(name))]
+        if named:  # "2025年预算数" and "2026年预算数": the document's own year, not last year's
+            return next((c for c in named if year and year in "".join(c.column)), None) or \
+                next((c for c in named if not re.search(r"20\d{2}|上年", "".join(c.column))), named[0])
     return cells[0]
 
 
@@ -113,7 +115,9 @@ def _find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None
         found = measure_total(corpus, doc, key)
         if found:
             return found
-    hits = [h for h in lookup(corpus, item, [doc.doc_id], k=12) if h.score >= STRONG]
+    unit = canonical(doc.unit)
+    # A row naming the unit itself (its line in a 支出表) is the unit's total, never the item asked about.
+    hits = [h for h in lookup(corpus, item, [doc.doc_id], k=12) if h.score >= STRONG and label_key(h.row.label) != unit]
     if not hits:
         return topic_total(corpus, doc, item)
     top = hits[0].score

@@ -137,33 +137,54 @@ def _nothing(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
 
 
 def sum_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
-    b = Builder(q.question)
-    doc = docs[0]
-    vals = []
-    for item in _merge_parts(corpus, doc, q.items):
+    """The sum of the named rows, in the first document (of those in scope) that has every one of them."""
+    missing = q.items[0] if q.items else q.item
+    for doc in _shortlist(Query(q.question, item=q.items[0] if q.items else q.item), corpus, docs):
+        found = _sum_rows(q, corpus, doc)
+        if isinstance(found, str):
+            missing = found
+            continue
+        b = Builder(q.question)
+        vals = [b.cell_value(f.hit, f.cell, label=f.hit.row.label) for f in found]
+        if len({(v.citation, v.value) for v in vals}) < len(vals):
+            continue  # two parts read the same cell: the split was wrong, do not add it twice
+        total = sum((v.value for v in vals), Decimal(0))
+        formula = " + ".join(v.text for v in vals) + f" = {money_text(total)}"
+        b.computed(total, vals[0].unit, money_text(total), formula, vals)
+        names = "、".join(v.label or "" for v in vals)
+        return b.done(f"{who(doc)}{names}合计{money_text(total)}{vals[0].unit}（{formula}）。")
+    return _nothing(Query(q.question, item=missing), corpus, docs)
+
+
+def _sum_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found] | str:
+    """One row per part of the sum, or the first part the document lacks."""
+    out = []
+    for item in _merge_parts(corpus, doc, q.items, q.item):
         found = find_rows(corpus, doc, item)
         if not found:
-            return _nothing(Query(q.question, item=item), corpus, [doc])
-        vals.append(b.cell_value(found[0].hit, found[0].cell, label=found[0].hit.row.label))
-    total = sum((v.value for v in vals), Decimal(0))
-    formula = " + ".join(v.text for v in vals) + f" = {money_text(total)}"
-    b.computed(total, vals[0].unit, money_text(total), formula, vals)
-    names = "、".join(v.label or "" for v in vals)
-    return b.done(f"{who(doc)}{names}合计{money_text(total)}{vals[0].unit}（{formula}）。")
+            return item
+        if "项目" in q.question:  # "两个项目合计": the rows of the project table, not a 科目 of the same name
+            found = [f for f in found if "项目" in f.hit.table] or found
+        out.append(found[0])
+    return out
 
 
-def _merge_parts(corpus: Corpus, doc: DocumentInfo, parts: list[str]) -> list[str]:
-    """"设备和软件维修费和X" splits at every 和: join neighbours whose union is itself a row's label."""
-    out: list[str] = []
+def _merge_parts(corpus: Corpus, doc: DocumentInfo, parts: list[str], phrase: str) -> list[str]:
+    """"A与B和C" splits at every 和/与: join neighbours whose span of the phrase is itself a row's label."""
+    out: list[tuple[str, int, int]] = []  # (part, start, end) in the phrase
+    pos = 0
     for p in parts:
-        if out:
-            joined = out[-1] + "和" + p
+        start = phrase.find(p, pos)
+        end = start + len(p) if start >= 0 else pos
+        pos = end
+        if out and start >= 0 and out[-1][1] >= 0:
+            joined = phrase[out[-1][1]:end]
             hits = lookup(corpus, joined, [doc.doc_id], k=1)
             if hits and hits[0].score >= 95:
-                out[-1] = joined
+                out[-1] = (joined, out[-1][1], end)
                 continue
-        out.append(p)
-    return out
+        out.append((p, start, end))
+    return [p for p, _, _ in out]
 
 
 def share_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
@@ -207,7 +228,7 @@ def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         fact = None
         for word in aliases(item):
             for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
-                fact = fact or facts.change_of(chunks, variant)
+                fact = fact or facts.change_of(chunks, variant, exclude=[canonical(doc.unit)])
         if not fact:
             continue
         said = []
@@ -276,8 +297,11 @@ def _asks_class(q: Query) -> bool:
 def _class_extreme(b: Builder, q: Query, doc: DocumentInfo, rows: list[Found]) -> str | None:
     """The 类 with the largest (smallest) total when the table lists only 款/项 rows: sums by code prefix."""
     names = synonyms()["function_classes"]
+    codes = [f.hit.row.code or "" for f in rows]
+    # Leaves only: a 款 row and its 项 rows would count the same money twice.
+    leaves = [f for f, c in zip(rows, codes) if not any(o != c and o.startswith(c) for o in codes)]
     groups: dict[str, list[Found]] = {}
-    for f in rows:
+    for f in leaves:
         groups.setdefault((f.hit.row.code or "")[:3], []).append(f)
     if not groups or any(k not in names for k in groups):
         return None
@@ -309,13 +333,15 @@ def _ranked_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found]:
     out = []
     for hit in rows_of_table(corpus, doc.doc_id, tables[0]):
         key = label_key(hit.row.label)
-        if key in totals or key in unit or unit in key or hit.row.parent:
+        if key in totals or key == unit or unit in key or hit.row.parent:  # not the unit's own total row
             continue
         cell = default_cell(hit)
         if cell is not None:
             out.append((hit, cell))
     if "功能" in text or "哪一类" in text or "哪类" in text:
         lens = [len(h.row.code) for h, _ in out if h.row.code]
+        if lens and min(lens) > 3:  # no 类 rows: all levels go to _class_extreme, which sums the leaves
+            return [Found(h, c) for h, c in out if h.row.code]
         keep = min(lens) if lens else None
     else:
         lens = [len(h.row.code) for h, _ in out if h.row.code]

@@ -22,8 +22,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT.parent / "shared" / "corpus" / "synthetic"
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"
-# The issue asks for 98% (measured 98.1% on 2026-11-23).
-FLOOR = 0.980
+# The issue asks for 98% (measured 98.8% on 2026-11-23); the floor is a little above it so a regression fails.
+FLOOR = 0.985
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,23 @@ def test_question_naming_no_unit_lists_a_few_units(synthetic_index):
     units = {c.unit for c in a.citations}
     assert a.status == "ambiguous" and 2 <= len(units) <= 8
     assert "请在问题中指明单位" in a.answer and all(v.verified for v in a.values)
+
+
+def test_sum_keeps_a_name_that_contains_a_separator(synthetic_index):
+    """Was wrong (72.00): "抢救与保护" was split at 与 and one row was added twice."""
+    a = ask("南通市档案馆重点档案抢救与保护经费和档案馆库房运行维护经费加起来多少钱？", synthetic_index)
+    total = [v for v in a.values if v.formula][0]
+    assert total.value == Decimal("53.50") and total.formula == "18.50 + 35.00 = 53.50"
+
+
+def test_default_column_is_the_documents_year(synthetic_index):
+    """Was wrong (4.97): the 三公 table's 合计 row was read in its 2025年预算数 column."""
+    a = ask("大同市特殊教育学校2026年“三公”经费预算总额", synthetic_index)
+    assert a.values[0].value == Decimal("4.65")
+
+
+def test_largest_function_class_sums_leaf_rows(synthetic_index):
+    """Was wrong (41.42): the class total dropped the row named like the unit (档案馆) and mixed levels."""
+    a = ask("南通档案馆钱主要花在哪类支出上", synthetic_index)
+    total = [v for v in a.values if v.formula][0]
+    assert "一般公共服务支出" in a.answer and total.value == Decimal("267.77") and a.values[0].verified
