@@ -32,8 +32,16 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     parts: list[str] = []
     ambiguous = False
     shortlist = _shortlist(q, corpus, docs)
-    by_doc = {d.doc_id: distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else [] for d in shortlist}
-    any_rows = any(by_doc.values())
+    by_doc: dict[str, list[Found]] = {}
+
+    def rows_in(d: DocumentInfo) -> list[Found]:  # computed when reached: at most MAX_UNITS are shown
+        if d.doc_id not in by_doc:
+            by_doc[d.doc_id] = distinct(find_rows(corpus, d, q.item, q.measure)) if not q.unit_word else []
+        return by_doc[d.doc_id]
+
+    # Over many documents the shortlist holds only those with a strong row; over few, look at each.
+    any_rows = bool(shortlist) if shortlist is not docs else any(rows_in(d) for d in docs)
+    listed = {d.doc_id for d in shortlist}
     asks_target = split_question(q.item) is not None if q.item else False
     for doc in shortlist if any_rows or asks_target else docs:
         if len(parts) >= MAX_UNITS:
@@ -44,7 +52,7 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
             ambiguous |= len(shown) > 1
             parts.append(_say_targets(b, doc, shown))
             continue
-        found = by_doc.get(doc.doc_id)
+        found = rows_in(doc) if doc.doc_id in listed else []
         if found:
             ambiguous |= len(found) > 1
             parts.append(_say_found(b, doc, q, found))
