@@ -93,11 +93,26 @@ def change_of(chunks: list[ChunkHit], item: str, exclude: list[str] | None = Non
         if exclude and _inside(c, end, exclude):
             continue  # "档案馆" inside the unit's own name "某市档案馆"
         found = _changes_after(c, end)
-        if found:
-            score = 50 + 10 * len(found) - (c.find(item) / 100)
-            if best is None or score > best.score:
-                best = Fact(ch, sent, found, score)
+        score = 50 + 10 * len(found) - (c.find(item) / 100)
+        if not found:  # "…“三公”经费预算为12.84万元。预算数比2025年减少1.68万元": the next sentence goes on
+            nxt = _next_sentence(ch, c)
+            if nxt and _GOES_ON.match(nxt[1]):
+                found = _changes_after(nxt[1], 0)
+                sent, score = sent + nxt[0], 40 + 10 * len(found)
+        if found and (best is None or score > best.score):
+            best = Fact(ch, sent, found, score)
     return best
+
+
+_GOES_ON = re.compile(r"^(?:预算数?|较|比|与|同比)")
+
+
+def _next_sentence(ch: ChunkHit, c: str) -> tuple[str, str] | None:
+    parts = _split(ch.chunk.text)
+    for i, (_s, cs) in enumerate(parts[:-1]):
+        if cs == c:
+            return parts[i + 1]
+    return None
 
 
 def _changes_after(c: str, end: int) -> list[tuple[Decimal, str, str]]:
@@ -117,7 +132,7 @@ def _changes_after(c: str, end: int) -> list[tuple[Decimal, str, str]]:
         sign = -1 if m.group(1) in ("减少", "下降", "降低") else 1
         found.append((sign * _dec(m.group(2)), m.group(3), m.group(1) + m.group(2)))
     if not found and same and same.start() - end <= 60 and len(_MONEY.findall(c[end:same.start()])) <= 1:
-        found.append((Decimal(0), "万元", NO_CHANGE))
+        found += [(Decimal(0), "万元", NO_CHANGE), (Decimal(0), "%", NO_CHANGE)]  # no change in amount or rate
     return found
 
 

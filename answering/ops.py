@@ -243,7 +243,7 @@ def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         for k, (_value, unit, printed) in enumerate(fact.values):
             v = b.fact_value(fact, k, label=item)
             said.append("持平" if printed == facts.NO_CHANGE else f"{printed[:2]}{v.text}{unit}")
-        parts.append(f"{who(doc)}{item}与上年相比{'，'.join(said)}（公开文件原文：“{fact.sentence}”）")
+        parts.append(f"{who(doc)}{item}与上年相比{'，'.join(dict.fromkeys(said))}（公开文件原文：“{fact.sentence}”）")
     if not parts:
         return _nothing(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")

@@ -22,8 +22,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT.parent / "shared" / "corpus" / "synthetic"
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"
-# The issue asks for 98% (measured 98.8% on 2026-11-23); the floor is a little above it so a regression fails.
-FLOOR = 0.985
+# The issue asks for 98% (measured 99.3% on 2026-11-23); the floor is a little below that so a regression fails.
+FLOOR = 0.990
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,10 @@ def test_largest_function_class_sums_leaf_rows(synthetic_index):
     a = ask("南通档案馆钱主要花在哪类支出上", synthetic_index)
     total = [v for v in a.values if v.formula][0]
     assert "一般公共服务支出" in a.answer and total.value == Decimal("267.77") and a.values[0].verified
+
+
+def test_change_stated_in_the_next_sentence(synthetic_index):
+    """Was not found: the change follows in a sentence that does not repeat the item ("预算数比2025年减少…")."""
+    a = ask("萍乡社会保险事业管理中心2026年“三公”经费比上年增减多少", synthetic_index)
+    assert a.status == "answered" and [v.value for v in a.values] == [Decimal("-1.68"), Decimal("-11.57")]
+    assert all(v.verified for v in a.values) and "预算数比2025年减少1.68万元" in a.citations[0].quote
