@@ -142,3 +142,20 @@ def test_corpus_reuses_one_store_and_notices_index_rebuilt_in_place(tmp_path):
     shutil.rmtree(index)
     subprocess.run(run + [str(ROOT / "data" / "huaibei-2026-unit-budget.pdf")], cwd=ROOT, check=True, capture_output=True)
     assert [d.doc for d in load_corpus(settings).docs] == ["huaibei-2026-unit-budget.pdf"]
+
+
+def test_llm_reads_a_question_the_rules_cannot(sample_index):
+    """A scripted LLM turns colloquial wording into a query; the figure still comes from the cited row."""
+    question = "洛阳鉴定中心搞金保那个专用网络的钱给了多少"
+    assert ask(question, sample_index).status == "not_found"
+    llm = FakeListChatModel(responses=['{"op": "lookup", "item": "金保专网经费"}', "金保专网经费为57.20万元。"])
+    a = ask(question, sample_index, llm=llm)
+    assert a.status == "answered" and a.values[0].value == Decimal("57.20") and a.values[0].verified
+    assert a.citations[0].row_label == "金保专网经费" and "大模型" in (a.notice or "")
+
+
+def test_llm_query_for_a_missing_item_or_garbage_changes_nothing(sample_index):
+    question = "洛阳鉴定中心搞金保那个专用网络的钱给了多少"
+    for reply in ['{"op": "lookup", "item": "无人机采购经费", "answer": 99}', "金保专网经费是57.20万元", "{bad json"]:
+        a = ask(question, sample_index, llm=FakeListChatModel(responses=[reply, "随便"]))
+        assert a.status == "not_found" and not a.values
