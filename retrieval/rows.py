@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -100,6 +101,18 @@ def _generic_chars() -> frozenset[str]:
     return frozenset("".join(synonyms()["generic_item_words"]))
 
 
+@lru_cache(maxsize=1)
+def _qualifiers() -> re.Pattern[str]:
+    words = list(synonyms()["measures"]) + synonyms()["generic_item_words"] + synonyms()["filler_words"]
+    words += ["一般公共预算", "一般公共", "财政拨款", "政府性基金", "本年", "其中", "中", "里", "功能科目", "经济科目", "科目",
+              "功能分类", "经济分类", "“", "”", "安排"]
+    return re.compile("|".join(re.escape(canonical(w)) for w in sorted(set(words), key=len, reverse=True)))
+
+
+def _qualifier_free(text: str) -> str:
+    return _qualifiers().sub("", text)
+
+
 def core_of(phrase: str) -> str:
     """The distinctive part of an item phrase: without filler and generic words like 经费/费."""
     text = canonical(phrase)
@@ -117,7 +130,10 @@ def score_label(phrase_key: str, core: str, key: str, code: str | None) -> tuple
     if code and len(code) >= 3 and code in phrase_key:
         return 95.0, "code"
     if len(key) >= 2 and key in phrase_key:
-        return 80.0 + min(len(key), 15), "label in question"
+        # "教育督导评估经费" holds the label "教育" but asks for something else: what the label leaves over,
+        # beyond qualifiers and generic words, lowers the score below a strong match.
+        rest = _qualifier_free(phrase_key.replace(key, "", 1))
+        return 80.0 + min(len(key), 15) - (13 * len(rest) if len(rest) >= 3 else 0), "label in question"
     if len(phrase_key) >= 2 and phrase_key in key:
         return 75.0 - min(len(key) - len(phrase_key), 20) * 0.5, "question in label"
     if core and len(core) >= 2 and core in key:

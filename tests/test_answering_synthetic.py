@@ -148,3 +148,16 @@ def test_change_stated_in_the_next_sentence(synthetic_index):
     a = ask("萍乡社会保险事业管理中心2026年“三公”经费比上年增减多少", synthetic_index)
     assert a.status == "answered" and [v.value for v in a.values] == [Decimal("-1.68"), Decimal("-11.57")]
     assert all(v.verified for v in a.values) and "预算数比2025年减少1.68万元" in a.citations[0].quote
+
+
+def test_short_label_inside_a_longer_item_is_not_a_match():
+    """Was answered with the row "五、教育": "教育督导评估经费" contains the label but asks for something else."""
+    from retrieval.rows import core_of, score_label
+    from retrieval.vocab import label_key
+
+    def score(phrase: str, label: str) -> float:
+        return score_label(label_key(phrase), core_of(phrase), label_key(label), None)[0]
+
+    assert score("教育督导评估经费", "五、教育") < 60
+    assert score("一般公共预算基本支出中水费", "水费") >= 60  # qualifiers around a label do not count
+    assert score("“住房公积金”功能科目支出", "住房公积金") >= 60
