@@ -159,3 +159,19 @@ def test_llm_query_for_a_missing_item_or_garbage_changes_nothing(sample_index):
     for reply in ['{"op": "lookup", "item": "无人机采购经费", "answer": 99}', "金保专网经费是57.20万元", "{bad json"]:
         a = ask(question, sample_index, llm=FakeListChatModel(responses=[reply, "随便"]))
         assert a.status == "not_found" and not a.values
+
+
+def test_live_llm_endpoint_when_configured(sample_index):
+    """Opt-in: with BUDGETQA_LLM_BASE_URL/_MODEL (and _API_KEY) set, a real endpoint answers through the verifier.
+
+    Without them the default is checked instead: no LLM, the rule answer, mode "rules".
+    """
+    live = Settings()
+    settings = Settings(index_dir=sample_index.index_dir, llm_base_url=live.llm_base_url, llm_model=live.llm_model,
+                        llm_api_key=live.llm_api_key)
+    a = ask("洛阳市劳动能力鉴定中心金保专网经费是多少？", settings)
+    assert a.status == "answered" and a.values[0].value == Decimal("57.20") and a.values[0].verified
+    if settings.llm_enabled:
+        assert a.mode == "llm" or a.notice  # the model's wording passed the verifier, or the rule answer with why
+    else:
+        assert a.mode == "rules" and a.notice is None
