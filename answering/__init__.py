@@ -11,7 +11,7 @@ from retrieval.resolve import resolve
 from retrieval.rows import Corpus, load_corpus
 from retrieval.vocab import canonical
 
-from . import ops
+from . import change, ops
 from .cite import not_found
 from .query import Query, normalise_question, parse
 from .verify import check
@@ -54,7 +54,7 @@ def ask(question: str, settings: Settings | None = None, documents: list[str] | 
 
 def _run(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     run = {"lookup": ops.lookup_op, "total": ops.lookup_op, "sum": ops.sum_op, "share": ops.share_op,
-           "yoy": ops.yoy_op, "why": ops.why_op, "count": ops.count_op, "argmax": ops.argmax_op}[q.op]
+           "yoy": change.yoy_op, "why": ops.why_op, "count": ops.count_op, "argmax": ops.argmax_op}[q.op]
     return run(q, corpus, docs)
 
 

@@ -116,12 +116,15 @@ def _find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None
         if found:
             return found
     unit = canonical(doc.unit)
-    # A row naming the unit itself (its line in a 支出表) is the unit's total, never the item asked about.
-    hits = [h for h in lookup(corpus, item, [doc.doc_id], k=12) if h.score >= STRONG and label_key(h.row.label) != unit]
+    # A row naming the unit itself (its line in a 支出表) is the unit's total, never the item asked about; a key of
+    # a per-project form (绩效目标表 "其中：财政拨款") answers only a question naming that key exactly.
+    hits = [h for h in lookup(corpus, item, [doc.doc_id], k=12) if h.score >= STRONG and label_key(h.row.label) != unit
+            and (h.row.parent is None or "绩效" not in h.table or h.score >= 95)]
+    columns = column_cells(corpus, doc, item)
     if not hits:
-        return topic_total(corpus, doc, item)
+        return columns or topic_total(corpus, doc, item)
     top = hits[0].score
-    out = []
+    out = list(columns)  # a transposed table's own column (三公 items) comes first
     for h in hits:
         if h.score < top - 5:
             break
@@ -130,6 +133,27 @@ def _find_rows(corpus: Corpus, doc: DocumentInfo, item: str, measure: str | None
         cell = cell or default_cell(h, measure if measure and measure not in canonical(h.row.label) else None)
         if cell is not None:
             out.append(Found(h, cell))
+    return out
+
+
+def column_cells(corpus: Corpus, doc: DocumentInfo, item: str) -> list[Found]:
+    """The cell under a column named exactly like the item, in a transposed table (one or two body rows)."""
+    key = label_key(item)
+    if len(key) < 2:
+        return []
+    by_table: dict[int, list[RowHit]] = {}
+    for h in corpus.doc_rows(doc.doc_id):
+        by_table.setdefault(h.table_index, []).append(h)
+    year = str(doc.year or "")
+    out = []
+    for rows in by_table.values():
+        if len(rows) > 2:
+            continue
+        # The document's own year when the table has a row per year ("2025年预算数", "2026年预算数").
+        row = next((h for h in rows if year and year in h.row.label), rows[0])
+        for c in row.row.cells:
+            if c.value is not None and c.column and label_key(c.column[-1]) == key:
+                out.append(Found(row, c))
     return out
 
 

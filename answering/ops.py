@@ -227,28 +227,6 @@ def _computed_share(b: Builder, q: Query, corpus: Corpus, doc: DocumentInfo, who
     return f"{who(doc)}{q.item}占{whole or '总支出'}的{pct_text(pct)}%（{formula}，四舍五入到两位小数）"
 
 
-def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
-    b = Builder(q.question)
-    item = q.item or "收入总计"
-    parts = []
-    for doc in docs:
-        chunks = corpus.chunks.get(doc.doc_id, [])
-        fact = None
-        for word in aliases(item):
-            for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
-                fact = fact or facts.change_of(chunks, variant, exclude=[canonical(doc.unit)])
-        if not fact:
-            continue
-        said = []
-        for k, (_value, unit, printed) in enumerate(fact.values):
-            v = b.fact_value(fact, k, label=item)
-            said.append("持平" if printed == facts.NO_CHANGE else f"{printed[:2]}{v.text}{unit}")
-        parts.append(f"{who(doc)}{item}与上年相比{'，'.join(dict.fromkeys(said))}（公开文件原文：“{fact.sentence}”）")
-    if not parts:
-        return _nothing(q, corpus, docs)
-    return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
-
-
 def why_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     b = Builder(q.question)
     parts = []
@@ -328,7 +306,7 @@ def _class_extreme(b: Builder, q: Query, doc: DocumentInfo, rows: list[Found]) -
 def _ranked_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found]:
     text = canonical(q.question)
     if "基本支出" in text or "经济科目" in text:
-        names = synonyms()["measures"]["人员经费"]["tables"]
+        names = synonyms()["economic_tables"]  # 基本支出 by 经济科目
     elif "功能" in text or "哪一类" in text or "哪类" in text:
         names = ["一般公共预算支出表", "一般公共预算支出预算表"]
     else:

@@ -22,8 +22,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ROOT.parent / "shared" / "corpus" / "synthetic"
 SCORE = ROOT.parent / "shared" / "eval" / "score.py"
-# The issue asks for 98% (measured 99.3% on 2026-11-23); the floor is a little below that so a regression fails.
-FLOOR = 0.990
+# The issue asks for 98% (measured 99.6% on 2026-11-23); the floor is a little below that so a regression fails.
+FLOOR = 0.993
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +161,16 @@ def test_short_label_inside_a_longer_item_is_not_a_match():
     assert score("教育督导评估经费", "五、教育") < 60
     assert score("一般公共预算基本支出中水费", "水费") >= 60  # qualifiers around a label do not count
     assert score("“住房公积金”功能科目支出", "住房公积金") >= 60
+
+
+def test_change_computed_from_a_tables_two_years_when_the_text_is_silent(synthetic_index):
+    a = ask("大同市特殊教育学校公务接待费比上年增减多少", synthetic_index)
+    assert a.status == "answered" and "持平" in a.answer
+    diff = a.values[-1] if a.values[-1].unit != "%" else a.values[-2]
+    assert diff.formula == "0 − 0 = 0.00" and diff.verified and a.citations[0].kind == "table_row"
+
+
+def test_stated_change_also_cites_the_agreeing_table_row(synthetic_index):
+    a = ask("商丘市文化馆三公经费较上年增减多少", synthetic_index)
+    assert a.status == "answered" and a.values[0].value == 0
+    assert [c.kind for c in a.citations] == ["text", "table_row"] and "一致" in a.answer
