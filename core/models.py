@@ -114,6 +114,7 @@ class DocumentInfo:
     n_rows: int
     n_chunks: int
     path: str | None = None
+    ingested_at: str | None = None  # when this parse was stored: a re-parse of the same file changes it
 
 
 @dataclass

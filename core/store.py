@@ -158,7 +158,7 @@ class SqlStore:
         return DocumentInfo(
             doc_id=m["doc_id"], doc=m["doc"], sha256=m["sha256"], unit=m["unit"], year=m["year"],
             kind=m["kind"], city=m["city"], title=m["title"], pages=m["pages"], n_tables=m["n_tables"],
-            n_rows=m["n_rows"], n_chunks=m["n_chunks"], path=m["path"],
+            n_rows=m["n_rows"], n_chunks=m["n_chunks"], path=m["path"], ingested_at=m["ingested_at"],
         )
 
     def _infos(self, where: Any = None) -> list[DocumentInfo]:

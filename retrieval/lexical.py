@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import shutil
 import threading
 from collections import Counter
@@ -116,6 +117,7 @@ class LexicalIndex:
         self.store = store if store is not None else open_store(self.settings)
         self.cache_dir: Path | None = self.settings.index_dir / "lexical" / tokens_version() if cache else None
         self.docs: dict[str, DocPostings] = {}
+        self._stored: dict[str, str | None] = {}  # doc_id → ingested_at of the postings held
         self.vocab: dict[str, int] = {}
         self.df = np.zeros(0, dtype=np.float64)
         self.n_items = 0
@@ -135,9 +137,11 @@ class LexicalIndex:
             if gen == self._generation and not force:
                 return False
             infos = {i.doc_id: i for i in self.store.list_documents()}
-            for doc_id in [d for d in self.docs if d not in infos]:
+            # Deleted documents, and documents stored again under the same id (a re-parse of the same file).
+            for doc_id in [d for d in self.docs if d not in infos or self._stored.get(d) != infos[d].ingested_at]:
                 self._remove(doc_id)
             missing = [d for d in infos if d not in self.docs]
+            self._stored = {d: infos[d].ingested_at for d in infos}
             self._add_many([infos[d] for d in missing])
             self._generation = gen
             return True
@@ -145,7 +149,8 @@ class LexicalIndex:
     def _cache_path(self, info: DocumentInfo) -> Path | None:
         if self.cache_dir is None:
             return None
-        return self.cache_dir / f"{info.doc_id}-{info.n_chunks}-{info.n_rows}.npz"
+        stored = re.sub(r"\D", "", info.ingested_at or "")  # a re-parse gets a cache entry of its own
+        return self.cache_dir / f"{info.doc_id}-{info.n_chunks}-{info.n_rows}-{stored}.npz"
 
     def _add_many(self, infos: list[DocumentInfo]) -> None:
         to_build: list[DocumentInfo] = []
@@ -168,6 +173,8 @@ class LexicalIndex:
                 if path is not None:
                     try:
                         path.parent.mkdir(parents=True, exist_ok=True)
+                        for old in path.parent.glob(f"{doc_id}-*.npz"):  # an earlier parse of this file
+                            old.unlink()
                         postings.save(path)
                     except OSError as exc:
                         log.warning("cannot cache tokens in %s: %s", path, exc)

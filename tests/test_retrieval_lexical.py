@@ -62,3 +62,24 @@ def test_token_caches_of_other_versions_are_removed(tmp_path: Path) -> None:
     (stale / "feedfacefeedface-1-1.npz").write_bytes(b"old")
     LexicalIndex(settings).refresh()
     assert [p.name for p in (tmp_path / "index" / "lexical").iterdir()] == [tokens_version()]
+
+
+def test_a_document_stored_again_under_the_same_id_is_tokenised_again(tmp_path: Path) -> None:
+    """Was stale: a re-parse with the same hash and item counts kept the old postings, in memory and on disk."""
+    import copy
+
+    from tests.retrieval_support import parsed_documents
+
+    settings = settings_for(tmp_path / "index")
+    store = open_store(settings)
+    doc = next(d for d in parsed_documents() if d.doc == LUOYANG)
+    doc_id = store.save_document(doc)
+    lex = LexicalIndex(settings, store)
+    assert not lex.search("修订说明甲乙", [doc_id], k=1)
+    again = copy.deepcopy(doc)
+    again.chunks[0].text += "修订说明甲乙"
+    assert store.save_document(again) == doc_id
+    assert lex.search("修订说明甲乙", [doc_id], k=1)  # the running index follows
+    assert LexicalIndex(settings, store).search("修订说明甲乙", [doc_id], k=1)  # and a restart reads no old cache
+    cache = tmp_path / "index" / "lexical" / tokens_version()
+    assert len(list(cache.glob(f"{doc_id}-*.npz"))) == 1
