@@ -7,12 +7,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.models import Answer, Cell, DocumentInfo
 from retrieval.rows import Corpus
-from retrieval.vocab import aliases, canonical
+from retrieval.vocab import aliases, canonical, narrative_wordings
 
 from . import facts
 from .cite import Builder, money_text, pct_text, row_citation
 from .lookup import Found, find_rows
-from .ops import _nothing, _without_generic, who
+from .ops import nothing_found, who
 from .query import Query
 
 
@@ -35,17 +35,16 @@ def yoy_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
             text += f"，与《{pair[0].hit.table}》“{pair[0].hit.row.label}”行的两年数额一致"
         parts.append(text)
     if not parts:
-        return _nothing(q, corpus, docs)
+        return nothing_found(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
 
 
 def _stated_change(corpus: Corpus, doc: DocumentInfo, item: str) -> facts.Fact | None:
     chunks = corpus.chunks.get(doc.doc_id, [])
-    for word in aliases(item):
-        for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
-            fact = facts.change_of(chunks, variant, exclude=[canonical(doc.unit)])
-            if fact:
-                return fact
+    for variant in narrative_wordings(aliases(item)):
+        fact = facts.change_of(chunks, variant, exclude=[canonical(doc.unit)])
+        if fact:
+            return fact
     return None
 
 

@@ -17,7 +17,7 @@ OPS = ("lookup", "total", "sum", "share", "yoy", "why", "count", "argmax")
 UNDERSTAND = (
     "把用户关于政府预算公开的问题转写成JSON，只输出JSON，不要解释，不要给出任何数字答案。\n"
     "字段：op（lookup查金额、total查合计、sum几项相加、share占比、yoy与上年比较、why原因、count个数、argmax最多/最少）、"
-    "item（表格行名或说明中的名词，用公开文件的规范说法，例如“金保专网经费”“基本支出”）、"
+    "item（表格行名或说明中的名词，用公开文件的规范说法，例如“基本支出”“公务接待费”“机构运转经费”）、"
     "items（sum时的各项，share时为分母）、measure（列名，可为空）、want_min（argmax求最少时为true）。\n"
     "问题（已去掉单位名称）：{rest}\nJSON："
 )

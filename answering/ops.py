@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from core.models import Answer, DocumentInfo
 from retrieval.rows import Corpus, lookup, rows_of_table, tables_named
-from retrieval.vocab import aliases, canonical, label_key, synonyms
+from retrieval.vocab import aliases, canonical, label_key, narrative_wordings, synonyms
 
 from . import facts
 from .cite import Builder, money_text, not_found, pct_text, text_citation
@@ -65,7 +65,7 @@ def lookup_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
             where = fact.chunk.chunk.section[-1] if fact.chunk.chunk.section else "正文"
             parts.append(f"{who(doc)}{q.item}为{v.text}{v.unit}（见“{where}”）")
     if not parts:
-        return _nothing(q, corpus, docs)
+        return nothing_found(q, corpus, docs)
     status = "ambiguous" if ambiguous or len(parts) > 1 and not _named_several(q) else "answered"
     if len(parts) > 1:
         text = "找到多处结果：" + "；".join(parts) + "。"
@@ -95,20 +95,11 @@ def _text_number(q_corpus: Corpus, doc: DocumentInfo, q: Query) -> facts.Fact | 
     words = aliases(q.item) if q.item else []
     if q.unit_word and len(canonical(q.item)) < 2:  # "有几辆车": the noun the narrative counts with
         words = synonyms()["count_nouns"].get(q.unit_word, [])
-    for word in words:
-        for variant in dict.fromkeys([canonical(word), _without_generic(canonical(word))]):
-            fact = facts.number_after(chunks, variant, _unit_pattern(q), exclude=[canonical(doc.unit)])
-            if fact:
-                return fact
+    for variant in narrative_wordings(words):
+        fact = facts.number_after(chunks, variant, _unit_pattern(q), exclude=[canonical(doc.unit)])
+        if fact:
+            return fact
     return None
-
-
-def _without_generic(item: str) -> str:
-    """"事业单位医疗支出" → "事业单位医疗": the narrative often names a 科目 without its generic tail."""
-    for w in sorted(synonyms()["generic_item_words"], key=len, reverse=True):
-        if item.endswith(w) and len(item) - len(w) >= 3:
-            return item[: -len(w)]
-    return item
 
 
 def _named_several(q: Query) -> bool:
@@ -135,7 +126,7 @@ def _say_targets(b: Builder, doc: DocumentInfo, found: list[Target]) -> str:
     return who(doc) + "；".join(bits)
 
 
-def _nothing(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
+def nothing_found(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
     where = "、".join(d.unit for d in docs[:3]) + ("等" if len(docs) > 3 else "")
     near = near_labels(corpus, docs, q.item) if q.item else []
     text = f"在{where}的公开文件中没有找到“{q.item or q.question}”的数据。"
@@ -161,7 +152,7 @@ def sum_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         b.computed(total, vals[0].unit, money_text(total), formula, vals)
         names = "、".join(v.label or "" for v in vals)
         return b.done(f"{who(doc)}{names}合计{money_text(total)}{vals[0].unit}（{formula}）。")
-    return _nothing(Query(q.question, item=missing), corpus, docs)
+    return nothing_found(Query(q.question, item=missing), corpus, docs)
 
 
 def _sum_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found] | str:
@@ -210,7 +201,7 @@ def share_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         if part:
             parts.append(part)
     if not parts:
-        return _nothing(q, corpus, docs)
+        return nothing_found(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
 
 
@@ -236,7 +227,7 @@ def why_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
             b.cite(text_citation(fact.chunk, fact.sentence))
             parts.append(f"据{who(doc)}预算公开：{fact.extra}（原文：“{fact.sentence}”）")
     if not parts:
-        return _nothing(q, corpus, docs)
+        return nothing_found(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
 
 
@@ -251,7 +242,7 @@ def count_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
             best.values = [(Decimal(m.group(1)), m.group(2), m.group(1))]
             v = b.fact_value(best)
             return b.done(f"{who(doc)}共{v.text}{v.unit}（原文：“{best.sentence}”）。")
-    return _nothing(q, corpus, docs)
+    return nothing_found(q, corpus, docs)
 
 
 def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
@@ -271,7 +262,7 @@ def argmax_op(q: Query, corpus: Corpus, docs: list[DocumentInfo]) -> Answer:
         word = "最少" if q.want_min else "最多"
         parts.append(f"{who(doc)}{word}的是“{pick.hit.row.label}”，{v.text}{v.unit}（{pick.hit.table}）")
     if not parts:
-        return _nothing(q, corpus, docs)
+        return nothing_found(q, corpus, docs)
     return b.done("；".join(parts) + "。", "answered" if len(parts) == 1 else "ambiguous")
 
 
@@ -345,7 +336,7 @@ def compare_op(q: Query, corpus: Corpus, groups: list[list[DocumentInfo]]) -> An
                 v = b.cell_value(found[0].hit, found[0].cell, label=doc.unit)
                 picked.append((doc, found[0], v))
     if not picked:
-        return _nothing(q, corpus, [d for g in groups for d in g])
+        return nothing_found(q, corpus, [d for g in groups for d in g])
     lines = [f"{d.unit}“{f.hit.row.label}”{v.text}{v.unit}（{f.hit.table}）" for d, f, v in picked]
     text = "；".join(lines) + "。"
     if len(picked) >= 2 and q.compare in ("max", "min"):

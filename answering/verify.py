@@ -62,7 +62,7 @@ def verify(answer: Answer) -> list[str]:
         if v.verified:
             backed |= set(numbers_in(v.text)) | set(numbers_in(v.formula or ""))
             backed.add(_plain(abs(v.value)))
-    if answer.status == "not_found":  # echoing what was asked ("12333热线") claims nothing
+    if answer.status == "not_found":  # echoing what was asked (a number in an item's name) claims nothing
         backed |= set(numbers_in(answer.question))
     unbacked = [f"{n:f}" for n in numbers_in(answer.answer) if n not in backed]
     return unbacked

@@ -62,3 +62,20 @@ def aliases(item: str) -> list[str]:
     table = synonyms()["item_aliases"]
     found = table.get(item) or table.get(canonical(item))
     return list(dict.fromkeys([*found, item])) if found else [item]
+
+
+def without_generic(item: str) -> str:
+    """"事业单位医疗支出" → "事业单位医疗": the narrative often names a 科目 without its generic tail."""
+    for w in sorted(synonyms()["generic_item_words"], key=len, reverse=True):
+        if item.endswith(w) and len(item) - len(w) >= 3:
+            return item[: -len(w)]
+    return item
+
+
+def narrative_wordings(words: list[str]) -> list[str]:
+    """The canonical forms to look for in the narrative: each wording, then each without its generic tail."""
+    out: list[str] = []
+    for word in words:
+        key = canonical(word)
+        out += [key, without_generic(key)]
+    return list(dict.fromkeys(out))

@@ -30,6 +30,11 @@ def parsed_documents() -> tuple[Document, ...]:
     return tuple(file_to_document(p, Settings(workers=2)) for p in DATA_PDFS)
 
 
+def parsed(name: str) -> Document:
+    """One sample document as parsed (a deep copy is the caller's to change)."""
+    return next(d for d in parsed_documents() if d.doc == name)
+
+
 def settings_for(index_dir: Path, **extra: object) -> Settings:
     """Settings of a test index (local embedding, no LLM, whatever the environment says)."""
     values: dict[str, object] = {"embedding": "local", "chroma_host": None, "llm_base_url": None, "llm_model": None}

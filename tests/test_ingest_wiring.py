@@ -20,7 +20,7 @@ from ingest.cli import PageProgress, clean_name, ingest_paths
 from retrieval.hybrid import HybridSearch
 from retrieval.items import iter_doc_items
 from retrieval.vector import VectorIndex
-from tests.retrieval_support import LUOYANG, parsed_documents, settings_for
+from tests.retrieval_support import LUOYANG, parsed, settings_for
 from ui.docs import ingest_uploads, reindex_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def _reparsed(doc: Document) -> Document:
 def test_full_sync_rewrites_a_document_parsed_again_under_the_same_hash(tmp_path: Path) -> None:
     settings = settings_for(tmp_path / "index")
     store = open_store(settings)
-    doc = next(d for d in parsed_documents() if d.doc == LUOYANG)
+    doc = parsed(LUOYANG)
     doc_id = store.save_document(doc)
     hs = HybridSearch(settings, store)
     before = chroma_items(settings, doc_id)

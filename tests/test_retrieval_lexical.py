@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 import retrieval.lexical as lexical_module
 from core.store import open_store
 from retrieval.lexical import LexicalIndex, tokens_version
-from tests.retrieval_support import HUAIBEI, LUOYANG, settings_for, store_documents
+from tests.retrieval_support import HUAIBEI, LUOYANG, parsed, settings_for, store_documents
 
 
 def test_bm25_follows_the_store_and_caches_tokens(tmp_path: Path) -> None:
@@ -66,13 +67,9 @@ def test_token_caches_of_other_versions_are_removed(tmp_path: Path) -> None:
 
 def test_a_document_stored_again_under_the_same_id_is_tokenised_again(tmp_path: Path) -> None:
     """Was stale: a re-parse with the same hash and item counts kept the old postings, in memory and on disk."""
-    import copy
-
-    from tests.retrieval_support import parsed_documents
-
     settings = settings_for(tmp_path / "index")
     store = open_store(settings)
-    doc = next(d for d in parsed_documents() if d.doc == LUOYANG)
+    doc = parsed(LUOYANG)
     doc_id = store.save_document(doc)
     lex = LexicalIndex(settings, store)
     assert not lex.search("修订说明甲乙", [doc_id], k=1)

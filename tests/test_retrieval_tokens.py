@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from core.models import Cell, DocumentInfo, Row, RowHit
 from retrieval.tokens import DOMAIN_WORDS, domain_words, query_tokens, row_text, tokenize
-from tests.retrieval_support import LUOYANG, ROOT, parsed_documents
+from tests.retrieval_support import LUOYANG, ROOT, parsed, parsed_documents
 
 
 def _info() -> DocumentInfo:
@@ -31,7 +31,7 @@ def test_row_text_renders_title_label_and_cells_with_text() -> None:
 
 
 def test_row_text_of_a_real_project_row() -> None:
-    doc = next(d for d in parsed_documents() if d.doc == LUOYANG)
+    doc = parsed(LUOYANG)
     table = next(t for t in doc.tables if t.name == "项目支出预算表")
     row = next(r for r in table.rows if r.label == "金保专网经费")
     hit = RowHit(doc=_info(), table=table.title, table_name=table.name, table_index=table.index,
