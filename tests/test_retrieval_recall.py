@@ -44,7 +44,7 @@ SYNTH_DIR = SHARED / "corpus" / "synthetic"
 FAILURES = ROOT / "test-output" / "retrieval_recall_failures.jsonl"
 K = 5
 GOAL = 0.98  # what the issue asks
-MIN_RECALL = GOAL  # the product's row finding: 1207/1226 = 98.5% on 2026-11-23
+MIN_RECALL = GOAL  # the product's row finding: 1206/1226 = 98.4% on 2026-11-23
 
 
 @dataclass(frozen=True)
