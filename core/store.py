@@ -33,8 +33,10 @@ class TableStore(Protocol):
     def delete_document(self, doc_id: str) -> None: ...
     def list_documents(self) -> list[DocumentInfo]: ...
     def load_document(self, doc_id: str) -> Document: ...
-    def iter_row_hits(self, doc_ids: list[str] | None = None) -> Iterator[RowHit]: ...
-    def iter_chunk_hits(self, doc_ids: list[str] | None = None) -> Iterator[ChunkHit]: ...
+    def iter_row_hits(self, doc_ids: list[str] | None = None,
+                      tables: Iterable[int] | None = None) -> Iterator[RowHit]: ...
+    def iter_chunk_hits(self, doc_ids: list[str] | None = None,
+                        indexes: Iterable[int] | None = None) -> Iterator[ChunkHit]: ...
     def generation(self) -> str: ...
 
 
@@ -218,11 +220,24 @@ class SqlStore:
 
     # ---------------------------------------------------------------- bulk reads for retrieval
 
-    def _load_tables(self, conn: Connection, doc_id: str) -> list[tuple[int, Table]]:
-        """(table_seq, Table) of one document with all rows and cells, in three queries."""
-        by_row: dict[tuple[int, int], list[Cell]] = defaultdict(list)
+    def _load_tables(self, conn: Connection, doc_id: str,
+                     only: Iterable[int] | None = None) -> list[tuple[int, Table]]:
+        """(table_seq, Table) of one document (or of its tables with these table indexes), in three queries."""
+        q_tables = select(tables).where(tables.c.doc_id == doc_id).order_by(tables.c.table_seq)
+        if only is not None:
+            q_tables = q_tables.where(tables.c.table_index.in_(sorted(set(only))))
+        table_rows = [r._mapping for r in conn.execute(q_tables)]
+        if not table_rows:
+            return []
+        seqs = [m["table_seq"] for m in table_rows]
+        # a whole document reads by doc_id alone; a few tables add their seqs (the primary key's next column)
         q_cells = select(cells).where(cells.c.doc_id == doc_id).order_by(
             cells.c.table_seq, cells.c.row_seq, cells.c.cell_seq)
+        q_rows = select(rows).where(rows.c.doc_id == doc_id).order_by(rows.c.table_seq, rows.c.row_seq)
+        if only is not None:
+            q_cells = q_cells.where(cells.c.table_seq.in_(seqs))
+            q_rows = q_rows.where(rows.c.table_seq.in_(seqs))
+        by_row: dict[tuple[int, int], list[Cell]] = defaultdict(list)
         for r in conn.execute(q_cells):
             m = r._mapping
             by_row[(m["table_seq"], m["row_seq"])].append(Cell(
@@ -231,7 +246,6 @@ class SqlStore:
                 unit=m["unit"], page=m["page"], bbox=_bbox(m["bbox"]),
             ))
         by_table: dict[int, list[Row]] = defaultdict(list)
-        q_rows = select(rows).where(rows.c.doc_id == doc_id).order_by(rows.c.table_seq, rows.c.row_seq)
         for r in conn.execute(q_rows):
             m = r._mapping
             by_table[m["table_seq"]].append(Row(
@@ -239,21 +253,18 @@ class SqlStore:
                 code=m["code"], group=m["group_name"], page=m["page"], bbox=_bbox(m["bbox"]),
                 spans=_spans(m["spans"]), parent=m["parent"],
             ))
-        out: list[tuple[int, Table]] = []
-        q_tables = select(tables).where(tables.c.doc_id == doc_id).order_by(tables.c.table_seq)
-        for r in conn.execute(q_tables):
-            m = r._mapping
-            out.append((m["table_seq"], Table(
-                index=m["table_index"], title=m["title"], name=m["name"], unit_of_measure=m["unit_of_measure"],
-                pages=[int(p) for p in m["pages"]], columns=[list(c) for c in m["columns"]],
-                rows=by_table.get(m["table_seq"], []), note=m["note"], number=m["number"],
-                spans=_spans(m["spans"]),
-            )))
-        return out
+        return [(m["table_seq"], Table(
+            index=m["table_index"], title=m["title"], name=m["name"], unit_of_measure=m["unit_of_measure"],
+            pages=[int(p) for p in m["pages"]], columns=[list(c) for c in m["columns"]],
+            rows=by_table.get(m["table_seq"], []), note=m["note"], number=m["number"],
+            spans=_spans(m["spans"]),
+        )) for m in table_rows]
 
     @staticmethod
-    def _load_chunks(conn: Connection, doc_id: str) -> list[Chunk]:
+    def _load_chunks(conn: Connection, doc_id: str, only: Iterable[int] | None = None) -> list[Chunk]:
         query = select(chunks).where(chunks.c.doc_id == doc_id).order_by(chunks.c.chunk_seq)
+        if only is not None:
+            query = query.where(chunks.c.chunk_index.in_(sorted(set(only))))
         return [
             Chunk(index=m["chunk_index"], section=list(m["section"]), text=m["text"], page=m["page"],
                   bbox=_bbox(m["bbox"]), spans=_spans(m["spans"]))
@@ -261,18 +272,23 @@ class SqlStore:
         ]
 
     def _selected(self, doc_ids: Iterable[str] | None) -> list[DocumentInfo]:
-        infos = self.list_documents()
         if doc_ids is None:
-            return infos
-        wanted = set(doc_ids)
-        return [i for i in infos if i.doc_id in wanted]
+            return self.list_documents()
+        wanted = sorted(set(doc_ids))
+        # by primary key: listing every document costs milliseconds per call at a thousand documents
+        return self._infos(documents.c.doc_id.in_(wanted)) if wanted else []
 
-    def iter_row_hits(self, doc_ids: list[str] | None = None) -> Iterator[RowHit]:
-        """Every stored row with its cells, table and document (three queries per document)."""
+    def iter_row_hits(self, doc_ids: list[str] | None = None,
+                      tables: Iterable[int] | None = None) -> Iterator[RowHit]:
+        """Every stored row with its cells, table and document (three queries per document).
+
+        `tables` (table indexes) reads only those tables of each document.
+        """
+        only = None if tables is None else list(tables)
         for info in self._selected(doc_ids):
             try:
                 with self.engine.connect() as conn:
-                    loaded = self._load_tables(conn, info.doc_id)
+                    loaded = self._load_tables(conn, info.doc_id, only)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read {info.doc_id}: {exc}") from exc
             for _, t in loaded:
@@ -280,12 +296,14 @@ class SqlStore:
                     yield RowHit(doc=info, table=t.title, table_name=t.name, table_index=t.index,
                                  unit_of_measure=t.unit_of_measure, columns=t.columns, row=row)
 
-    def iter_chunk_hits(self, doc_ids: list[str] | None = None) -> Iterator[ChunkHit]:
-        """Every stored narrative chunk with its document (one query per document)."""
+    def iter_chunk_hits(self, doc_ids: list[str] | None = None,
+                        indexes: Iterable[int] | None = None) -> Iterator[ChunkHit]:
+        """Every stored narrative chunk with its document (one query per document); `indexes` picks chunks."""
+        only = None if indexes is None else list(indexes)
         for info in self._selected(doc_ids):
             try:
                 with self.engine.connect() as conn:
-                    loaded = self._load_chunks(conn, info.doc_id)
+                    loaded = self._load_chunks(conn, info.doc_id, only)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read {info.doc_id}: {exc}") from exc
             for chunk in loaded:

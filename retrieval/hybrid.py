@@ -204,7 +204,7 @@ class HybridSearch:
         self._fresh()
         if doc_ids is not None:
             query = strip_names(query, [self._infos[d].unit for d in doc_ids if d in self._infos])
-        lex = self.lexical.search(query, doc_ids, depth, kind)
+        lex = self.lexical.search(query, doc_ids, depth, kind, generation=self._generation)
         return lex, self.vector.search(query, doc_ids, depth, kind, ids_of=self.lexical.item_ids)
 
     def search_ids(self, query: str, doc_ids: list[str] | None = None, k: int | None = None,
@@ -222,7 +222,9 @@ class HybridSearch:
         lex_rank = {i: r for r, (i, _) in enumerate(lex, 1)}
         vec_rank = {i: r for r, (i, _) in enumerate(vec, 1)}
         out: list[Hit] = []
-        for item_id, score in rrf([list(lex_rank), list(vec_rank)], weights=self.weights):
+        fused = rrf([list(lex_rank), list(vec_rank)], weights=self.weights)
+        self.hits.prefetch(i for i, _ in fused[:k])  # one read per document for the likely top k
+        for item_id, score in fused:
             hit = self.hits.get(item_id)
             if hit is None:  # Chroma still had a document SQL has just dropped
                 continue

@@ -93,13 +93,25 @@ def iter_doc_items(store: TableStore, doc_ids: list[str]) -> Iterator[tuple[str,
         yield doc_id, []  # stored, but without any chunk or row
 
 
-class HitCache:
-    """Item id → hit: a document's chunks or its rows read from the store on demand, the last few kept."""
+def _part_key(item_id: str) -> tuple[str, str, int] | None:
+    """(doc_id, 'c' or 'r', chunk index or table index) of an item id; None when it is not one."""
+    parts = item_id.split(":")
+    if len(parts) < 3 or parts[1] not in ("c", "r") or not parts[2].isdigit():
+        return None
+    return parts[0], parts[1], int(parts[2])
 
-    def __init__(self, store: TableStore, max_parts: int = 128) -> None:
+
+class HitCache:
+    """Item id → hit, read from the store on demand by table (rows) or by chunk, the last few thousand kept.
+
+    A search needs the hits of its top few items only: reading just their tables keeps the first search
+    in a document from reading the whole document (tens of milliseconds at a thousand documents).
+    """
+
+    def __init__(self, store: TableStore, max_parts: int = 4096) -> None:
         self.store = store
         self.max_parts = max_parts
-        self._parts: OrderedDict[tuple[str, str], dict[str, Hit]] = OrderedDict()
+        self._parts: OrderedDict[tuple[str, str, int], dict[str, Hit]] = OrderedDict()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -107,24 +119,36 @@ class HitCache:
         with self._lock:
             self._parts.clear()
 
-    def _part(self, doc_id: str, kind: str) -> dict[str, Hit]:
-        key = (doc_id, kind)
+    def prefetch(self, item_ids: Iterable[str]) -> None:
+        """Read the tables and chunks of these items that are not cached yet, one pass per document and kind."""
+        wanted: dict[tuple[str, str], set[int]] = {}
         with self._lock:
-            if key in self._parts:
-                self._parts.move_to_end(key)
-                return self._parts[key]
-        source: Iterable[Hit] = (self.store.iter_chunk_hits([doc_id]) if kind == "c"
-                                 else self.store.iter_row_hits([doc_id]))
-        hits = {hit_id(h): h for h in source}
-        with self._lock:
-            self._parts[key] = hits
-            while len(self._parts) > self.max_parts:
-                self._parts.popitem(last=False)
-        return hits
+            for item_id in item_ids:
+                key = _part_key(item_id)
+                if key is not None and key not in self._parts:
+                    wanted.setdefault(key[:2], set()).add(key[2])
+        for (doc_id, kind), numbers in wanted.items():
+            loaded: dict[tuple[str, str, int], dict[str, Hit]] = {(doc_id, kind, n): {} for n in numbers}
+            source: Iterable[Hit] = (self.store.iter_chunk_hits([doc_id], indexes=numbers) if kind == "c"
+                                     else self.store.iter_row_hits([doc_id], tables=numbers))
+            for h in source:
+                n = h.chunk.index if isinstance(h, ChunkHit) else h.table_index
+                loaded.setdefault((doc_id, kind, n), {})[hit_id(h)] = h
+            with self._lock:
+                self._parts.update(loaded)
+                while len(self._parts) > self.max_parts:
+                    self._parts.popitem(last=False)
 
     def get(self, item_id: str) -> Hit | None:
         """The hit of an item id, or None when its document or item is gone."""
-        parts = item_id.split(":", 2)
-        if len(parts) < 3 or parts[1] not in ("c", "r"):
+        key = _part_key(item_id)
+        if key is None:
             return None
-        return self._part(parts[0], parts[1]).get(item_id)
+        with self._lock:
+            part = self._parts.get(key)
+            if part is not None:
+                self._parts.move_to_end(key)
+                return part.get(item_id)
+        self.prefetch([item_id])
+        with self._lock:
+            return self._parts.get(key, {}).get(item_id)

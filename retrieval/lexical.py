@@ -102,10 +102,10 @@ class MergedPostings:
     docs: dict[str, int]  # doc_id -> ordinal
     doc_of: np.ndarray  # ordinal of each item's document
     is_chunk: np.ndarray
-    norm: np.ndarray  # K1 · (1 − B + B · length / avgdl) per item
     offsets: np.ndarray  # term id -> items[offsets[t]:offsets[t+1]]
     items: np.ndarray
-    tfs: np.ndarray
+    impact: np.ndarray  # tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)) of each posting: BM25 without idf
+    max_impact: np.ndarray  # term id -> the largest impact in its posting list
 
 
 class LexicalIndex:
@@ -128,9 +128,12 @@ class LexicalIndex:
 
     # ------------------------------------------------------------ keeping up with the store
 
-    def refresh(self, force: bool = False) -> bool:
-        """Follow the store: add new documents, drop deleted ones. True when something changed."""
-        gen = self.store.generation()
+    def refresh(self, force: bool = False, generation: str | None = None) -> bool:
+        """Follow the store: add new documents, drop deleted ones. True when something changed.
+
+        `generation`, when the caller has just read the store's, saves reading it again.
+        """
+        gen = generation or self.store.generation()
         if gen == self._generation and not force:
             return False
         with self._lock:
@@ -224,9 +227,9 @@ class LexicalIndex:
     # ------------------------------------------------------------ searching
 
     def search(self, query: str, doc_ids: list[str] | None = None, k: int = 20,
-               kind: str | None = None) -> list[tuple[str, float]]:
+               kind: str | None = None, generation: str | None = None) -> list[tuple[str, float]]:
         """(item id, BM25 score) of the k best items with a positive score, optionally within documents/of a kind."""
-        self.refresh()
+        self.refresh(generation=generation)
         with self._lock:
             qids = sorted({self.vocab[t] for t in query_tokens(query) if t in self.vocab})
             if not qids or self.n_items == 0:
@@ -234,6 +237,9 @@ class LexicalIndex:
             q = np.array(qids, dtype=np.int64)
             df = self.df[q]
             idf = np.log1p((self.n_items - df + 0.5) / (df + 0.5))
+            # rarest terms first, in both ways of scoring: the same order of additions gives the same floats
+            order = np.argsort(df, kind="stable")
+            q, idf = q[order], idf[order]
             avgdl = max(self.total_len / self.n_items, 1e-9)
             if doc_ids is None or len(doc_ids) > PER_DOC:
                 return self._search_merged(q, idf, doc_ids, k, kind)
@@ -267,37 +273,107 @@ class LexicalIndex:
             ids.extend(p.ids)
         if not docs:
             z = np.zeros(0, dtype=np.int64)
-            return MergedPostings([], {}, z, z.astype(bool), z.astype(np.float64), np.zeros(len(self.vocab) + 1,
-                                  dtype=np.int64), z, z.astype(np.float32))
+            return MergedPostings([], {}, z, z.astype(bool), np.zeros(len(self.vocab) + 1, dtype=np.int64), z,
+                                  z.astype(np.float64), np.zeros(len(self.vocab), dtype=np.float64))
         all_terms = np.concatenate(terms)
         order = np.argsort(all_terms, kind="stable")
         offsets = np.zeros(len(self.vocab) + 1, dtype=np.int64)
         np.cumsum(np.bincount(all_terms, minlength=len(self.vocab)), out=offsets[1:])
         avgdl = max(self.total_len / max(self.n_items, 1), 1e-9)
+        norm = K1 * (1.0 - B + B * np.concatenate(lengths).astype(np.float64) / avgdl)
+        all_items = np.concatenate(items)[order]
+        tf = np.concatenate(tfs)[order].astype(np.float64)
+        impact = tf * (K1 + 1.0) / (tf + norm[all_items])  # float64: the same scores as a search within a document
+        max_impact = np.zeros(len(self.vocab), dtype=np.float64)
+        used = np.flatnonzero(np.diff(offsets) > 0)
+        if len(used):
+            max_impact[used] = np.maximum.reduceat(impact, offsets[used])
         return MergedPostings(
             ids=ids, docs={d: n for n, d in enumerate(docs)}, doc_of=np.concatenate(doc_of),
             is_chunk=np.array([":c:" in i for i in ids], dtype=bool),
-            norm=K1 * (1.0 - B + B * np.concatenate(lengths).astype(np.float64) / avgdl),
-            offsets=offsets, items=np.concatenate(items)[order], tfs=np.concatenate(tfs)[order],
+            offsets=offsets, items=all_items, impact=impact, max_impact=max_impact,
         )
 
     def _search_merged(self, q: np.ndarray, idf: np.ndarray, doc_ids: list[str] | None, k: int,
                        kind: str | None) -> list[tuple[str, float]]:
+        """Top k over the merged postings, exact, with MaxScore pruning.
+
+        Terms are taken rarest first. Once the best the remaining (common) terms could add to an item,
+        Σ idf·max impact, is below the k-th best score so far, no item they alone match can enter the top k:
+        their long posting lists are then only probed for the few items that still can. Without this the
+        common terms of a question ("项目", "支出") cost time in proportion to the corpus.
+        """
         m = self.merged()
+        allowed = self._allowed(m, doc_ids, kind)
         scores = np.zeros(len(m.ids), dtype=np.float64)
-        for t, w in zip(q, idf):
-            sl = slice(int(m.offsets[t]), int(m.offsets[t + 1]))
-            items, tf = m.items[sl], m.tfs[sl]
-            scores[items] += w * tf * (K1 + 1.0) / (tf + m.norm[items])
-        if kind is not None:
-            scores[m.is_chunk != (kind == "chunk")] = 0.0
-        if doc_ids is not None:
-            allowed = np.array(sorted({m.docs[d] for d in doc_ids if d in m.docs}), dtype=np.int32)
-            scores[~np.isin(m.doc_of, allowed)] = 0.0
+        # the caller sorted the terms rarest (shortest posting list) first
+        bound = idf * m.max_impact[q] * (1.0 + 1e-9)  # a hair of slack for rounding
+        rest = np.concatenate([np.cumsum(bound[::-1])[::-1][1:], [0.0]])  # what the terms after each could add
+        theta = 0.0  # a lower bound of the k-th best final score: scores only grow
+        for n in range(len(q)):
+            sl = slice(int(m.offsets[q[n]]), int(m.offsets[q[n] + 1]))
+            items = m.items[sl]
+            scores[items] += idf[n] * m.impact[sl]
+            if n == len(q) - 1:
+                break
+            # the items of one term are distinct, so their k-th best partial score bounds the final k-th
+            theta = max(theta, self._kth(scores[items] if allowed is None else scores[items[allowed[items]]], k))
+            if rest[n] < theta:
+                cand = np.flatnonzero(scores >= theta - rest[n])  # the items that can still reach the top k
+                if allowed is not None:
+                    cand = cand[allowed[cand]]
+                for step in range(n + 1, len(q)):
+                    self._add_for(m, int(q[step]), float(idf[step]), cand, scores)
+                    theta = max(theta, self._kth(scores[cand], k))
+                    cand = cand[scores[cand] + rest[step] >= theta]
+                return self._top(m, cand, scores, k)
         top = np.flatnonzero(scores > 0)
-        if len(top) > k:
-            top = top[np.argpartition(-scores[top], k - 1)[:k]]
-        found = sorted(((float(scores[i]), m.ids[i]) for i in top), key=lambda x: (-x[0], x[1]))
+        if allowed is not None:
+            top = top[allowed[top]]
+        return self._top(m, top, scores, k)
+
+    @staticmethod
+    def _add_for(m: MergedPostings, term: int, idf: float, cand: np.ndarray, scores: np.ndarray) -> None:
+        """Add one term's BM25 part to the scores of the candidate items (sorted) only."""
+        sl = slice(int(m.offsets[term]), int(m.offsets[term + 1]))
+        items, impact = m.items[sl], m.impact[sl]
+        if not len(items) or not len(cand):
+            return
+        if len(cand) * 16 < len(items):  # few candidates: binary search them in the (sorted) posting list
+            pos = np.minimum(np.searchsorted(items, cand), len(items) - 1)
+            hit = items[pos] == cand
+            scores[cand[hit]] += idf * impact[pos[hit]]
+            return
+        mark = np.zeros(len(scores), dtype=bool)
+        mark[cand] = True
+        keep = mark[items]
+        scores[items[keep]] += idf * impact[keep]
+
+    @staticmethod
+    def _allowed(m: MergedPostings, doc_ids: list[str] | None, kind: str | None) -> np.ndarray | None:
+        """Which items a search within documents and/or of one kind may return (None: all)."""
+        mask: np.ndarray | None = None
+        if kind is not None:
+            mask = m.is_chunk == (kind == "chunk")
+        if doc_ids is not None:
+            docs = np.array(sorted({m.docs[d] for d in doc_ids if d in m.docs}), dtype=np.int32)
+            in_docs = np.isin(m.doc_of, docs)
+            mask = in_docs if mask is None else mask & in_docs
+        return mask
+
+    @staticmethod
+    def _kth(values: np.ndarray, k: int) -> float:
+        """The k-th largest value (0 when there are fewer than k)."""
+        if len(values) < k:
+            return 0.0
+        return float(np.partition(values, len(values) - k)[len(values) - k])
+
+    @staticmethod
+    def _top(m: MergedPostings, idx: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
+        idx = idx[scores[idx] > 0]
+        if len(idx) > k:
+            idx = idx[np.argpartition(-scores[idx], k - 1)[:k]]
+        found = sorted(((float(scores[i]), m.ids[i]) for i in idx), key=lambda x: (-x[0], x[1]))
         return [(i, s) for s, i in found]
 
     @staticmethod
@@ -314,8 +390,8 @@ class LexicalIndex:
         norm = K1 * (1.0 - B + B * p.lengths.astype(np.float64) / avgdl)
         for j in np.nonzero(hit)[0]:
             sl = slice(int(p.offsets[pos[j]]), int(p.offsets[pos[j] + 1]))
-            items, tf = p.items[sl], p.tfs[sl]
-            scores[items] += idf[j] * tf * (K1 + 1.0) / (tf + norm[items])
+            items, tf = p.items[sl], p.tfs[sl].astype(np.float64)
+            scores[items] += idf[j] * (tf * (K1 + 1.0) / (tf + norm[items]))  # as the merged impacts
         if marker is not None:
             scores[[marker not in i for i in p.ids]] = 0.0
         top = np.nonzero(scores > 0)[0]

@@ -11,6 +11,7 @@ from core.settings import Settings
 from core.store import open_store
 from ingest.cli import ingest_paths
 from retrieval.hybrid import HybridSearch, indexer, rrf, strip_names
+from retrieval.items import HitCache, hit_id
 from retrieval.vector import VectorIndex
 from tests.retrieval_support import DATA_PDFS, HUAIBEI, LUOYANG, settings_for, store_documents
 
@@ -72,6 +73,19 @@ def test_chunk_hits_carry_page_bbox_and_section(search: tuple[HybridSearch, dict
     assert isinstance(top, ChunkHit) and "主要职责" in " ".join(top.chunk.section)
     assert top.chunk.page == 4 and top.chunk.bbox[3] > top.chunk.bbox[1]
     assert hits[0].score >= hits[1].score
+
+
+def test_hit_cache_reads_only_the_tables_and_chunks_asked_for(search: tuple[HybridSearch, dict[str, str]]) -> None:
+    hs, ids = search
+    store = hs.store
+    every = {hit_id(h): h for h in store.iter_row_hits([ids[HUAIBEI]])}
+    every.update({hit_id(h): h for h in store.iter_chunk_hits([ids[HUAIBEI]])})
+    cache = HitCache(store)
+    some_row = next(i for i in every if ":r:3:" in i)
+    cache.prefetch([some_row, f"{ids[HUAIBEI]}:c:2"])
+    assert sorted(cache._parts) == [(ids[HUAIBEI], "c", 2), (ids[HUAIBEI], "r", 3)]  # not the whole document
+    assert all(cache.get(i) == h for i, h in every.items())  # the rest is read on demand, equal to a full read
+    assert cache.get(f"{ids[HUAIBEI]}:r:999:0") is None and cache.get("nonsense") is None
 
 
 def test_rrf_and_unit_name_stripping() -> None:

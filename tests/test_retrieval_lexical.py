@@ -80,3 +80,26 @@ def test_a_document_stored_again_under_the_same_id_is_tokenised_again(tmp_path: 
     assert LexicalIndex(settings, store).search("修订说明甲乙", [doc_id], k=1)  # and a restart reads no old cache
     cache = tmp_path / "index" / "lexical" / tokens_version()
     assert len(list(cache.glob(f"{doc_id}-*.npz"))) == 1
+
+
+def test_pruned_search_over_all_documents_is_exact(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MaxScore skips most of the common terms' postings; the top k must stay what scoring everything gives."""
+    settings = settings_for(tmp_path / "index")
+    ids = store_documents(settings)
+    lex = LexicalIndex(settings, cache=False)
+    probes: list[int] = []
+    real_add = LexicalIndex._add_for
+
+    def counting_add(*args: object) -> None:
+        probes.append(1)
+        real_add(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LexicalIndex, "_add_for", staticmethod(counting_add))
+    queries = ("淮北市人社局信息中心2026年金保专网经费是多少万元", "一般公共预算基本支出中办公费是多少",
+               "机关运行经费比上年增加的原因", "政府采购预算总额", "三公经费预算数")
+    for query in queries:
+        for k in (1, 3, 10):
+            pruned = lex.search(query, None, k=k)
+            exhaustive = lex.search(query, list(ids.values()), k=k)  # ≤ PER_DOC documents: every posting scored
+            assert [(i, round(s, 9)) for i, s in pruned] == [(i, round(s, 9)) for i, s in exhaustive]
+    assert probes  # the pruned path ran

@@ -165,6 +165,21 @@ def test_iter_row_hits(store: SqlStore) -> None:
     assert list(store.iter_row_hits([])) == []
 
 
+def test_iter_hits_of_some_tables_and_chunks(store: SqlStore) -> None:
+    """A search reads only the tables and chunks of its top hits, not the whole document."""
+    a, b = make_doc("a.pdf", "aa" * 32), make_doc("b.pdf", "bb" * 32, unit="另一单位")
+    store.save_document(a)
+    store.save_document(b)
+    rows_of_t0 = list(store.iter_row_hits([b.doc_id], tables=[0]))
+    assert [h.row for h in rows_of_t0] == b.tables[0].rows and {h.doc.doc for h in rows_of_t0} == {"b.pdf"}
+    assert rows_of_t0[0].columns == b.tables[0].columns
+    assert list(store.iter_row_hits([a.doc_id], tables=[1])) == []  # a table without rows
+    assert list(store.iter_row_hits([a.doc_id], tables=[7])) == []
+    assert list(store.iter_row_hits([a.doc_id], tables=[])) == []
+    second = list(store.iter_chunk_hits([a.doc_id, b.doc_id], indexes=[1]))
+    assert [(h.doc.doc, h.chunk) for h in second] == [("a.pdf", a.chunks[1]), ("b.pdf", b.chunks[1])]
+
+
 def test_iter_chunk_hits(store: SqlStore) -> None:
     a = make_doc("a.pdf", "aa" * 32)
     store.save_document(a)
