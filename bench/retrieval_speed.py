@@ -5,9 +5,11 @@
 For each N: generate N disclosures with ../shared/tools/synth_disclosures.py (mixed styles, seed 1), ingest
 them and data/*.pdf with `python -m ingest`, open HybridSearch (which builds the Chroma index) and time
 hybrid search over the questions of ../shared/eval/real_dev.jsonl and a fixed sample of the synthetic QA,
-each within its gold document ("doc") and over the whole corpus ("all"). With retrieval.rows present, row
-lookups of the questions' source rows are timed too. Generated files and indexes are kept under --out and
-reused by later runs; results go to --out/retrieval_speed.json.
+each within its gold document ("doc"), over the whole corpus ("all") and as the service searches a
+question alone ("question": the units it names resolved to their documents, searched there; all when it
+names none). With retrieval.rows present, row lookups of the questions' source rows are timed too.
+Generated files and indexes are kept under --out and reused by later runs; results go to
+--out/retrieval_speed.json.
 """
 
 from __future__ import annotations
@@ -135,17 +137,22 @@ def bench_one(n: int, out: Path, max_queries: int, k: int) -> dict[str, Any]:
     questions = load_questions(synth_dir, max_queries)
     hs.search("预热", k=k)  # first query loads jieba
     # cold: the first search touching a document reads its vectors and rows; warm: the same search right again
-    times: dict[str, list[float]] = {"doc_cold": [], "doc_warm": [], "all_cold": [], "all_warm": []}
-    found = {"doc": 0, "all": 0}
+    # "question": the service's path for a question alone: resolve the units it names, search those documents
+    modes = ("doc", "all", "question")
+    times: dict[str, list[float]] = {f"{m}_{r}": [] for m in modes for r in ("cold", "warm")}
+    found = dict.fromkeys(modes, 0)
     judged = 0
     for q in questions:
         doc_id = by_name.get(q["doc"]) if q["doc"] else None
-        for mode, ids in (("doc", [doc_id] if doc_id else None), ("all", None)):
-            if mode == "doc" and ids is None:
+        for mode in modes:
+            if mode == "doc" and doc_id is None:
                 continue
             for run_name in ("cold", "warm"):
                 start = time.perf_counter()
-                hits = hs.search(q["question"], ids, k=k)
+                if mode == "question":
+                    hits = hs.search_question(q["question"], k=k)[1]
+                else:
+                    hits = hs.search(q["question"], [doc_id] if mode == "doc" else None, k=k)
                 times[f"{mode}_{run_name}"].append((time.perf_counter() - start) * 1000)
             if q["pages"] and doc_id:
                 pages = {(h.chunk.page if isinstance(h, ChunkHit) else h.row.page) for h in hits
@@ -155,7 +162,7 @@ def bench_one(n: int, out: Path, max_queries: int, k: int) -> dict[str, Any]:
     for name, ts in times.items():
         res[f"search_{name}_ms"] = {"queries": len(ts), "p50": round(pct(ts, 50), 1), "p95": round(pct(ts, 95), 1),
                                     "mean": round(statistics.fmean(ts), 1) if ts else None}
-    for mode in ("doc", "all"):
+    for mode in modes:
         res[f"page_hit_at_{k}_{mode}"] = f"{found[mode]}/{judged}"
 
     lookup = row_lookup(settings)

@@ -21,6 +21,7 @@ from core.store import TableStore, open_store
 from .check import Drift, find_drift, repair
 from .items import Hit, HitCache, doc_of, iter_doc_items
 from .lexical import LexicalIndex
+from .resolve import Resolution, resolve
 from .vector import DOCS_PER_READ, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -236,6 +237,23 @@ class HybridSearch:
             if len(out) >= k:
                 break
         return out
+
+    def resolve(self, question: str) -> Resolution:
+        """The documents a question names (units, cities, year), among the documents of the last sync."""
+        self._fresh()
+        return resolve(question, list(self._infos.values()))
+
+    def search_question(self, question: str, k: int | None = None,
+                        kind: str | None = None) -> tuple[Resolution, list[Hit]]:
+        """Search the documents a question names; all documents when it names none (the resolution says which).
+
+        A named unit the index does not hold gives no hits: passages of other units would answer a
+        question nobody asked. `Resolution.problem` says why.
+        """
+        res = self.resolve(question)
+        if res.named and not res.docs:
+            return res, []
+        return res, self.search(question, [d.doc_id for d in res.docs] if res.named else None, k, kind)
 
     def close(self) -> None:
         """Release the SQL store's connections."""

@@ -49,7 +49,11 @@ def hit_to_document(hit: Hit) -> LCDocument:
 
 
 class HybridRetriever(BaseRetriever):
-    """Chunks and rows by BM25 + vector rank fusion (optionally within documents, of one kind)."""
+    """Chunks and rows by BM25 + vector rank fusion (optionally within documents, of one kind).
+
+    Without `doc_ids` the query's own units, cities and year choose the documents (all of them when it
+    names none; nothing when it names a unit the index lacks), unless `resolve_units` is False.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -57,10 +61,15 @@ class HybridRetriever(BaseRetriever):
     doc_ids: list[str] | None = None
     k: int = 5
     kind: str | None = None  # "chunk" | "row" | None for both
+    resolve_units: bool = True
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun
                                 ) -> list[LCDocument]:
-        return [hit_to_document(h) for h in self.search.search(query, self.doc_ids, self.k, self.kind)]
+        if self.doc_ids is None and self.resolve_units:
+            hits = self.search.search_question(query, self.k, self.kind)[1]
+        else:
+            hits = self.search.search(query, self.doc_ids, self.k, self.kind)
+        return [hit_to_document(h) for h in hits]
 
 
 class RowRetriever(BaseRetriever):

@@ -56,17 +56,61 @@ def _aliases(unit_name: str, city_name: str | None) -> tuple[str, ...]:
 def _mention(q: str, alias: str, city_base: str) -> tuple[int, int, int]:
     """Best (score, start, end) of a question span that abbreviates `alias` (its characters in order)."""
     best = (0, 0, 0)
+    ends = [j for j in range(len(q), 0, -1) if q[j - 1] == alias[-1]]  # a span ends where the alias ends
     for i in range(len(q)):
         if q[i] != alias[0] and not (city_base and q.startswith(city_base, i)):
             continue
-        for j in range(len(q), i + 1, -1):
-            span = q[i:j]
-            if len(span) <= best[0]:
+        for j in ends:
+            if j - i < 2 or j - i <= best[0]:
                 break
-            if is_subsequence(span, alias) and span[-1] == alias[-1]:
-                best = (len(span), i, j)
+            if is_subsequence(q[i:j], alias):
+                best = (j - i, i, j)
                 break
     return best
+
+
+@dataclass
+class _Corpus:
+    """The documents arranged so a question looks only at those that could match it."""
+
+    docs: list[DocumentInfo]
+    by_ends: dict[tuple[str, str], list[int]]  # (first, last) character of an alias -> document positions
+    by_city: dict[str, list[int]]  # city base -> document positions
+    known: set[str]  # every document's city base
+
+    def candidates(self, q: str) -> list[int]:
+        """Positions of documents with an alias whose first (or city) and last character are in q, in order."""
+        chars = set(q)
+        found: set[int] = set()
+        for a in chars:
+            for b in chars:
+                found.update(self.by_ends.get((a, b), ()))
+        for base, positions in self.by_city.items():
+            if base in q:
+                found.update(positions)
+        return sorted(found)
+
+
+_corpora: dict[tuple[tuple[str, str], ...], _Corpus] = {}
+
+
+def _corpus(docs: list[DocumentInfo]) -> _Corpus:
+    key = tuple((d.doc_id, d.ingested_at or "") for d in docs)
+    got = _corpora.get(key)
+    if got is None:
+        by_ends: dict[tuple[str, str], list[int]] = {}
+        by_city: dict[str, list[int]] = {}
+        for n, d in enumerate(docs):
+            for a in {(x[0], x[-1]) for x in _aliases(d.unit, d.city) if x}:
+                by_ends.setdefault(a, []).append(n)
+            base = city_base(d.city)
+            if base:
+                by_city.setdefault(base, []).append(n)
+        got = _Corpus(list(docs), by_ends, by_city, {city_base(d.city) for d in docs})
+        if len(_corpora) > 8:  # a few document sets at once (the index, a test's own); not one per change
+            _corpora.clear()
+        _corpora[key] = got
+    return got
 
 
 def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
@@ -74,7 +118,9 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     year = _asked_year(q)
     hits: list[tuple[int, int, int, DocumentInfo]] = []
     chars = set(q)
-    for d in docs:
+    corpus = _corpus(docs)
+    for n in corpus.candidates(q):
+        d = docs[n]
         base = city_base(d.city)
         # A mention starts with the alias's first character (or the city) and ends with its last: most of a
         # thousand documents are ruled out by two set lookups before any subsequence search.
@@ -92,8 +138,8 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     if hits:  # a weak abbreviation elsewhere does not stand beside a unit named in full
         top = max(h[0] for h in hits)
         hits = [h for h in hits if top < 8 or h[0] * 2 > top]
-    city_hits = _city_only(q, docs, {id(h[3]) for h in hits})
-    named_unknown = _unknown_unit(q, docs, hits)
+    city_hits = _city_only(q, corpus, {id(h[3]) for h in hits})
+    named_unknown = _unknown_unit(q, corpus.known, hits)
     res = Resolution(docs, False, year=year)
     if hits or city_hits:
         res.named = True
@@ -147,16 +193,13 @@ def _asked_year(q: str) -> int | None:
     return None
 
 
-def _city_only(q: str, docs: list[DocumentInfo], taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
+def _city_only(q: str, corpus: _Corpus, taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
     """Cities named on their own ("甲市和乙市的…"): every untaken document of that city."""
     out: dict[tuple[int, int], list[DocumentInfo]] = {}
-    cities = {city_base(d.city): [] for d in docs if d.city}  # type: ignore[var-annotated]
-    for d in docs:
-        if d.city:
-            cities[city_base(d.city)].append(d)
-    for base, ds in cities.items():
-        if len(base) < 2:
+    for base, positions in corpus.by_city.items():
+        if len(base) < 2 or base not in q:
             continue
+        ds = [corpus.docs[n] for n in positions]
         for m in re.finditer(re.escape(base), q):
             rest = [d for d in ds if id(d) not in taken]
             if rest and not taken.intersection(id(d) for d in ds):
@@ -179,11 +222,10 @@ def _narrow(q: str, start: int, docs: list[DocumentInfo]) -> tuple[int, list[Doc
     return start, docs
 
 
-def _unknown_unit(q: str, docs: list[DocumentInfo], hits: list) -> str | None:
-    """A unit named in the question that no indexed document matches ("某市某局…")."""
+def _unknown_unit(q: str, known: set[str], hits: list) -> str | None:
+    """A unit named in the question that no indexed document matches ("某市某局…"); `known`: the cities indexed."""
     if hits:
         return None
-    known = {city_base(d.city) for d in docs}
     suffixes = "|".join(sorted(synonyms()["org_suffixes"], key=len, reverse=True))
     m = re.search(rf"([\u4e00-\u9fa5]{{2,4}}?(?:市|县|区|州))[\u4e00-\u9fa5（）]{{0,20}}?(?:{suffixes})", q)
     if m and city_base(m.group(1)) not in known:

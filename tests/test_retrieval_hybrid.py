@@ -55,6 +55,19 @@ def test_without_a_document_the_passage_is_still_found(search: tuple[HybridSearc
     assert any("30684" in _text(h) and h.doc.doc == HUAIBEI for h in hits)
 
 
+def test_a_question_is_searched_in_the_documents_it_names(search: tuple[HybridSearch, dict[str, str]]) -> None:
+    hs, ids = search
+    res, hits = hs.search_question("淮北人社局信息中心三公经费预算情况", k=8)
+    assert res.named and [d.doc for d in res.docs] == [HUAIBEI]
+    assert hits and {h.doc.doc for h in hits} == {HUAIBEI}
+    assert LUOYANG in {h.doc.doc for h in hs.search("淮北人社局信息中心三公经费预算情况", k=8)}  # unscoped
+    res, hits = hs.search_question("三公经费预算情况", k=8)  # names no unit: every document is a candidate
+    assert not res.named and len(res.docs) == 2
+    assert [hit_id(h) for h in hits] == [hit_id(h) for h in hs.search("三公经费预算情况", k=8)]
+    res, hits = hs.search_question("武汉市财政局三公经费预算情况", k=8)
+    assert res.problem and "武汉市财政局" in res.problem and hits == []
+
+
 def test_project_row_is_found_with_its_citation(search: tuple[HybridSearch, dict[str, str]]) -> None:
     hs, ids = search
     hits = hs.search("金保专网经费是多少？", [ids[LUOYANG]], k=3, kind="row")

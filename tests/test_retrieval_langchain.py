@@ -33,6 +33,15 @@ def test_hybrid_retriever_returns_cited_documents(search: tuple[HybridSearch, di
     assert len(m["bbox"]) == 4 and m["bbox"][2] > m["bbox"][0] and m["section"]
 
 
+def test_hybrid_retriever_without_documents_follows_the_units_a_query_names(
+        search: tuple[HybridSearch, dict[str, str]]) -> None:
+    hs, _ids = search
+    scoped = HybridRetriever(search=hs, k=6).invoke("淮北人社局信息中心三公经费预算情况")
+    assert scoped and {d.metadata["doc"] for d in scoped} == {HUAIBEI}
+    everywhere = HybridRetriever(search=hs, k=6, resolve_units=False).invoke("淮北人社局信息中心三公经费预算情况")
+    assert {d.metadata["doc"] for d in everywhere} != {HUAIBEI}
+
+
 def test_row_retriever_wraps_a_lookup(search: tuple[HybridSearch, dict[str, str]]) -> None:
     hs, ids = search
     calls: list[tuple[str, list[str] | None, int]] = []
