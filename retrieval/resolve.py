@@ -71,9 +71,12 @@ def _mention(q: str, alias: str, city_base: str) -> tuple[int, int, int]:
 
 @dataclass
 class _Corpus:
-    """The documents arranged so a question looks only at those that could match it."""
+    """Positions in a document list, arranged so a question looks only at the documents that could match it.
 
-    docs: list[DocumentInfo]
+    Only positions: equal lists of fresh DocumentInfo objects share one _Corpus, and callers compare their
+    own objects by identity.
+    """
+
     by_ends: dict[tuple[str, str], list[int]]  # (first, last) character of an alias -> document positions
     by_city: dict[str, list[int]]  # city base -> document positions
     known: set[str]  # every document's city base
@@ -106,7 +109,7 @@ def _corpus(docs: list[DocumentInfo]) -> _Corpus:
             base = city_base(d.city)
             if base:
                 by_city.setdefault(base, []).append(n)
-        got = _Corpus(list(docs), by_ends, by_city, {city_base(d.city) for d in docs})
+        got = _Corpus(by_ends, by_city, {city_base(d.city) for d in docs})
         if len(_corpora) > 8:  # a few document sets at once (the index, a test's own); not one per change
             _corpora.clear()
         _corpora[key] = got
@@ -122,8 +125,8 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     for n in corpus.candidates(q):
         d = docs[n]
         base = city_base(d.city)
-        # A mention starts with the alias's first character (or the city) and ends with its last: most of a
-        # thousand documents are ruled out by two set lookups before any subsequence search.
+        # A mention starts with the alias's first character (or the city) and ends with its last: the corpus
+        # picked documents with such an alias; here their other aliases are dropped before any subsequence search.
         aliases = [a for a in _aliases(d.unit, d.city)
                    if a and a[-1] in chars and (a[0] in chars or (base and base in q))]
         if not aliases:
@@ -138,7 +141,7 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     if hits:  # a weak abbreviation elsewhere does not stand beside a unit named in full
         top = max(h[0] for h in hits)
         hits = [h for h in hits if top < 8 or h[0] * 2 > top]
-    city_hits = _city_only(q, corpus, {id(h[3]) for h in hits})
+    city_hits = _city_only(q, docs, corpus, {id(h[3]) for h in hits})
     named_unknown = _unknown_unit(q, corpus.known, hits)
     res = Resolution(docs, False, year=year)
     if hits or city_hits:
@@ -193,13 +196,14 @@ def _asked_year(q: str) -> int | None:
     return None
 
 
-def _city_only(q: str, corpus: _Corpus, taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
+def _city_only(q: str, docs: list[DocumentInfo], corpus: _Corpus,
+               taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
     """Cities named on their own ("甲市和乙市的…"): every untaken document of that city."""
     out: dict[tuple[int, int], list[DocumentInfo]] = {}
     for base, positions in corpus.by_city.items():
         if len(base) < 2 or base not in q:
             continue
-        ds = [corpus.docs[n] for n in positions]
+        ds = [docs[n] for n in positions]
         for m in re.finditer(re.escape(base), q):
             rest = [d for d in ds if id(d) not in taken]
             if rest and not taken.intersection(id(d) for d in ds):
