@@ -299,9 +299,9 @@ def _ranked_rows(q: Query, corpus: Corpus, doc: DocumentInfo) -> list[Found]:
     if "基本支出" in text or "经济科目" in text:
         names = synonyms()["economic_tables"]  # 基本支出 by 经济科目
     elif "功能" in text or "哪一类" in text or "哪类" in text:
-        names = ["一般公共预算支出表", "一般公共预算支出预算表"]
+        names = synonyms()["function_tables"]  # by 功能科目
     else:
-        names = ["项目支出表", "项目支出预算表"]
+        names = synonyms()["project_tables"]
     tables = tables_named(corpus, doc.doc_id, names)
     if not tables:
         return []

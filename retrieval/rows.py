@@ -103,9 +103,9 @@ def _generic_chars() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _qualifiers() -> re.Pattern[str]:
+    # what a question may add around a row's label without asking for another row
     words = list(synonyms()["measures"]) + synonyms()["generic_item_words"] + synonyms()["filler_words"]
-    words += ["一般公共预算", "一般公共", "财政拨款", "政府性基金", "本年", "其中", "中", "里", "功能科目", "经济科目", "科目",
-              "功能分类", "经济分类", "“", "”", "安排"]
+    words += synonyms()["row_qualifiers"]
     return re.compile("|".join(re.escape(canonical(w)) for w in sorted(set(words), key=len, reverse=True)))
 
 
