@@ -11,8 +11,9 @@ import pytest
 
 from core.models import Cell, Citation, Row, Table
 from core.settings import Settings
+from ingest.cli import clean_name
 from tests.ui_support import DATA_PDFS
-from ui.docs import clean_display_name, write_upload
+from ui.docs import write_upload
 from ui.examples import short_unit
 from ui.render import image_path, remove_page_images, render_page, spans_by_page
 from ui.tables import citation_frame, csv_bytes, excel_bytes, safe_file_stem, table_frame
@@ -71,10 +72,10 @@ def test_csv_and_excel_downloads_read_back() -> None:
 
 
 def test_uploaded_names_are_cleaned_and_never_paths(tmp_path: Path) -> None:
-    assert clean_display_name("../../etc/passwd") == "passwd"
-    assert clean_display_name("C:\\Users\\x\\预算.pdf") == "预算.pdf"
-    assert clean_display_name("a\x00b.pdf") == "ab.pdf"
-    assert clean_display_name("") == "未命名.pdf"
+    assert clean_name("../../etc/passwd") == "passwd"
+    assert clean_name("C:\\Users\\x\\预算.pdf") == "预算.pdf"
+    assert clean_name("a\x00b.pdf") == "ab.pdf"
+    assert clean_name("") == "未命名.pdf"
     settings = Settings(index_dir=tmp_path / "index", upload_dir=tmp_path / "up")
     p = write_upload(settings, b"%PDF-")
     assert p.parent == tmp_path / "up" and p.name.startswith("upload-") and p.read_bytes() == b"%PDF-"

@@ -74,11 +74,6 @@ def _set_name(settings: Settings, doc_id: str, name: str | None) -> None:
         _save_names(settings, names)
 
 
-def clean_display_name(name: str) -> str:
-    """The last component of an uploaded name, without control characters, for display only."""
-    return clean_name(name)
-
-
 def display_name(info: DocumentInfo, names: dict[str, str]) -> str:
     return names.get(info.doc_id) or info.doc
 
@@ -144,7 +139,7 @@ def ingest_uploads(
     index with other content is stored beside it (`name (2).pdf`), not over it. `on_page` follows the
     parsing page by page.
     """
-    results = [UploadResult(clean_display_name(name), False, "failed", "没有可导入的内容" if data else "文件为空")
+    results = [UploadResult(clean_name(name), False, "failed", "没有可导入的内容" if data else "文件为空")
                for name, data in files]
     paths: dict[Path, int] = {}
     try:
