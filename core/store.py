@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, Engine, delete, func, or_, select
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select
 from sqlalchemy import Row as SqlRow
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -33,11 +33,15 @@ class TableStore(Protocol):
     def delete_document(self, doc_id: str) -> None: ...
     def list_documents(self) -> list[DocumentInfo]: ...
     def load_document(self, doc_id: str) -> Document: ...
-    def iter_row_hits(self, doc_ids: list[str] | None = None,
-                      tables: Iterable[int] | None = None) -> Iterator[RowHit]: ...
-    def iter_chunk_hits(self, doc_ids: list[str] | None = None,
-                        indexes: Iterable[int] | None = None) -> Iterator[ChunkHit]: ...
+    def iter_row_hits(self, doc_ids: list[str] | None = None) -> Iterator[RowHit]: ...
+    def iter_chunk_hits(self, doc_ids: list[str] | None = None) -> Iterator[ChunkHit]: ...
+    def row_hits(self, keys: Iterable[tuple[str, int, int]]) -> list[RowHit]: ...
+    def chunk_hits(self, keys: Iterable[tuple[str, int]]) -> list[ChunkHit]: ...
     def generation(self) -> str: ...
+
+
+# keys read per query by row_hits/chunk_hits: SQLite parses a chain of ORs into a tree at most 1000 deep
+KEYS_PER_QUERY = 200
 
 
 def _bbox(value: Any) -> BBox:
@@ -220,56 +224,27 @@ class SqlStore:
 
     # ---------------------------------------------------------------- bulk reads for retrieval
 
-    def _load_tables(self, conn: Connection, doc_id: str,
-                     only: Iterable[int] | None = None) -> list[tuple[int, Table]]:
-        """(table_seq, Table) of one document (or of its tables with these table indexes), in three queries."""
+    def _load_tables(self, conn: Connection, doc_id: str) -> list[tuple[int, Table]]:
+        """(table_seq, Table) of one document, in three queries."""
         q_tables = select(tables).where(tables.c.doc_id == doc_id).order_by(tables.c.table_seq)
-        if only is not None:
-            q_tables = q_tables.where(tables.c.table_index.in_(sorted(set(only))))
-        table_rows = [r._mapping for r in conn.execute(q_tables)]
-        if not table_rows:
+        table_maps = [r._mapping for r in conn.execute(q_tables)]
+        if not table_maps:
             return []
-        seqs = [m["table_seq"] for m in table_rows]
-        # a whole document reads by doc_id alone; a few tables add their seqs (the primary key's next column)
+        q_rows = select(rows).where(rows.c.doc_id == doc_id).order_by(rows.c.table_seq, rows.c.row_seq)
         q_cells = select(cells).where(cells.c.doc_id == doc_id).order_by(
             cells.c.table_seq, cells.c.row_seq, cells.c.cell_seq)
-        q_rows = select(rows).where(rows.c.doc_id == doc_id).order_by(rows.c.table_seq, rows.c.row_seq)
-        if only is not None:
-            q_cells = q_cells.where(cells.c.table_seq.in_(seqs))
-            q_rows = q_rows.where(rows.c.table_seq.in_(seqs))
         by_row: dict[tuple[int, int], list[Cell]] = defaultdict(list)
         for r in conn.execute(q_cells):
-            m = r._mapping
-            by_row[(m["table_seq"], m["row_seq"])].append(Cell(
-                column=list(m["column_path"]), text=m["text"],
-                value=None if m["value"] is None else Decimal(m["value"]), comparator=m["comparator"],
-                unit=m["unit"], page=m["page"], bbox=_bbox(m["bbox"]),
-            ))
+            by_row[(r.table_seq, r.row_seq)].append(_cell(r._mapping))
         by_table: dict[int, list[Row]] = defaultdict(list)
         for r in conn.execute(q_rows):
-            m = r._mapping
-            by_table[m["table_seq"]].append(Row(
-                index=m["row_index"], label=m["label"], cells=by_row.get((m["table_seq"], m["row_seq"]), []),
-                code=m["code"], group=m["group_name"], page=m["page"], bbox=_bbox(m["bbox"]),
-                spans=_spans(m["spans"]), parent=m["parent"],
-            ))
-        return [(m["table_seq"], Table(
-            index=m["table_index"], title=m["title"], name=m["name"], unit_of_measure=m["unit_of_measure"],
-            pages=[int(p) for p in m["pages"]], columns=[list(c) for c in m["columns"]],
-            rows=by_table.get(m["table_seq"], []), note=m["note"], number=m["number"],
-            spans=_spans(m["spans"]),
-        )) for m in table_rows]
+            by_table[r.table_seq].append(_row(r._mapping, by_row.get((r.table_seq, r.row_seq), [])))
+        return [(m["table_seq"], _table(m, by_table.get(m["table_seq"], []))) for m in table_maps]
 
     @staticmethod
-    def _load_chunks(conn: Connection, doc_id: str, only: Iterable[int] | None = None) -> list[Chunk]:
+    def _load_chunks(conn: Connection, doc_id: str) -> list[Chunk]:
         query = select(chunks).where(chunks.c.doc_id == doc_id).order_by(chunks.c.chunk_seq)
-        if only is not None:
-            query = query.where(chunks.c.chunk_index.in_(sorted(set(only))))
-        return [
-            Chunk(index=m["chunk_index"], section=list(m["section"]), text=m["text"], page=m["page"],
-                  bbox=_bbox(m["bbox"]), spans=_spans(m["spans"]))
-            for m in (r._mapping for r in conn.execute(query))
-        ]
+        return [_chunk(r._mapping) for r in conn.execute(query)]
 
     def _selected(self, doc_ids: Iterable[str] | None) -> list[DocumentInfo]:
         if doc_ids is None:
@@ -278,36 +253,110 @@ class SqlStore:
         # by primary key: listing every document costs milliseconds per call at a thousand documents
         return self._infos(documents.c.doc_id.in_(wanted)) if wanted else []
 
-    def iter_row_hits(self, doc_ids: list[str] | None = None,
-                      tables: Iterable[int] | None = None) -> Iterator[RowHit]:
-        """Every stored row with its cells, table and document (three queries per document).
-
-        `tables` (table indexes) reads only those tables of each document.
-        """
-        only = None if tables is None else list(tables)
+    def iter_row_hits(self, doc_ids: list[str] | None = None) -> Iterator[RowHit]:
+        """Every stored row with its cells, table and document (three queries per document)."""
         for info in self._selected(doc_ids):
             try:
                 with self.engine.connect() as conn:
-                    loaded = self._load_tables(conn, info.doc_id, only)
+                    loaded = self._load_tables(conn, info.doc_id)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read {info.doc_id}: {exc}") from exc
             for _, t in loaded:
                 for row in t.rows:
-                    yield RowHit(doc=info, table=t.title, table_name=t.name, table_index=t.index,
-                                 unit_of_measure=t.unit_of_measure, columns=t.columns, row=row)
+                    yield _row_hit(info, t, row)
 
-    def iter_chunk_hits(self, doc_ids: list[str] | None = None,
-                        indexes: Iterable[int] | None = None) -> Iterator[ChunkHit]:
-        """Every stored narrative chunk with its document (one query per document); `indexes` picks chunks."""
-        only = None if indexes is None else list(indexes)
+    def iter_chunk_hits(self, doc_ids: list[str] | None = None) -> Iterator[ChunkHit]:
+        """Every stored narrative chunk with its document (one query per document)."""
         for info in self._selected(doc_ids):
             try:
                 with self.engine.connect() as conn:
-                    loaded = self._load_chunks(conn, info.doc_id, only)
+                    loaded = self._load_chunks(conn, info.doc_id)
             except SQLAlchemyError as exc:
                 raise StoreError(f"cannot read {info.doc_id}: {exc}") from exc
             for chunk in loaded:
                 yield ChunkHit(doc=info, chunk=chunk)
+
+    def row_hits(self, keys: Iterable[tuple[str, int, int]]) -> list[RowHit]:
+        """The rows with these (doc_id, table index, row index), with cells, table and document; absent ones left out.
+
+        A few queries whatever the number of documents: a search's top hits, spread over many documents,
+        are read without reading their tables whole.
+        """
+        wanted = sorted(set(keys))
+        found: list[tuple[Any, Row]] = []
+        try:
+            with self.engine.connect() as conn:
+                for start in range(0, len(wanted), KEYS_PER_QUERY):
+                    found.extend(self._read_rows(conn, wanted[start:start + KEYS_PER_QUERY]))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read rows: {exc}") from exc
+        infos = {i.doc_id: i for i in self._selected({t["doc_id"] for t, _ in found})}
+        return [_row_hit(infos[t["doc_id"]], _table(t, []), row) for t, row in found if t["doc_id"] in infos]
+
+    @staticmethod
+    def _read_rows(conn: Connection, wanted: list[tuple[str, int, int]]) -> list[tuple[Any, Row]]:
+        """(table record, Row) of these (doc_id, table index, row index), in their order; three queries."""
+        table_keys = sorted({(d, t) for d, t, _ in wanted})
+        q_tables = select(tables).where(or_(*(and_(tables.c.doc_id == d, tables.c.table_index == t)
+                                              for d, t in table_keys)))
+        table_of = {(m["doc_id"], m["table_index"]): m for m in (r._mapping for r in conn.execute(q_tables))}
+        want = [(d, table_of[(d, t)]["table_seq"], r) for d, t, r in wanted if (d, t) in table_of]
+        if not want:
+            return []
+        q_rows = select(rows).where(or_(*(and_(rows.c.doc_id == d, rows.c.table_seq == s, rows.c.row_index == r)
+                                          for d, s, r in want)))
+        row_of = {(m["doc_id"], m["table_seq"], m["row_index"]): m for m in (r._mapping for r in conn.execute(q_rows))}
+        cells_of: dict[tuple[str, int, int], list[Cell]] = defaultdict(list)
+        if row_of:
+            q_cells = select(cells).where(or_(*(
+                and_(cells.c.doc_id == m["doc_id"], cells.c.table_seq == m["table_seq"], cells.c.row_seq == m["row_seq"])
+                for m in row_of.values()))).order_by(cells.c.doc_id, cells.c.table_seq, cells.c.row_seq, cells.c.cell_seq)
+            for r in conn.execute(q_cells):
+                cells_of[(r.doc_id, r.table_seq, r.row_seq)].append(_cell(r._mapping))
+        by_seq = {(m["doc_id"], m["table_seq"]): m for m in table_of.values()}
+        return [(by_seq[(d, s)], _row(m, cells_of.get((d, s, m["row_seq"]), [])))
+                for d, s, r in want if (m := row_of.get((d, s, r))) is not None]
+
+    def chunk_hits(self, keys: Iterable[tuple[str, int]]) -> list[ChunkHit]:
+        """The chunks with these (doc_id, chunk index), with their documents; absent ones left out."""
+        wanted = sorted(set(keys))
+        maps: list[Any] = []
+        try:
+            with self.engine.connect() as conn:
+                for start in range(0, len(wanted), KEYS_PER_QUERY):
+                    query = select(chunks).where(or_(*(and_(chunks.c.doc_id == d, chunks.c.chunk_index == n)
+                                                       for d, n in wanted[start:start + KEYS_PER_QUERY])))
+                    maps.extend(r._mapping for r in conn.execute(query.order_by(chunks.c.doc_id, chunks.c.chunk_seq)))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read chunks: {exc}") from exc
+        infos = {i.doc_id: i for i in self._selected({m["doc_id"] for m in maps})}
+        return [ChunkHit(doc=infos[m["doc_id"]], chunk=_chunk(m)) for m in maps if m["doc_id"] in infos]
+
+
+def _cell(m: Any) -> Cell:
+    return Cell(column=list(m["column_path"]), text=m["text"], value=None if m["value"] is None else Decimal(m["value"]),
+                comparator=m["comparator"], unit=m["unit"], page=m["page"], bbox=_bbox(m["bbox"]))
+
+
+def _row(m: Any, row_cells: list[Cell]) -> Row:
+    return Row(index=m["row_index"], label=m["label"], cells=row_cells, code=m["code"], group=m["group_name"],
+               page=m["page"], bbox=_bbox(m["bbox"]), spans=_spans(m["spans"]), parent=m["parent"])
+
+
+def _table(m: Any, table_rows: list[Row]) -> Table:
+    return Table(index=m["table_index"], title=m["title"], name=m["name"], unit_of_measure=m["unit_of_measure"],
+                 pages=[int(p) for p in m["pages"]], columns=[list(c) for c in m["columns"]], rows=table_rows,
+                 note=m["note"], number=m["number"], spans=_spans(m["spans"]))
+
+
+def _chunk(m: Any) -> Chunk:
+    return Chunk(index=m["chunk_index"], section=list(m["section"]), text=m["text"], page=m["page"],
+                 bbox=_bbox(m["bbox"]), spans=_spans(m["spans"]))
+
+
+def _row_hit(info: DocumentInfo, t: Table, row: Row) -> RowHit:
+    return RowHit(doc=info, table=t.title, table_name=t.name, table_index=t.index,
+                  unit_of_measure=t.unit_of_measure, columns=t.columns, row=row)
 
 
 def open_store(settings: Settings | None = None) -> SqlStore:

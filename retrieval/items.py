@@ -93,62 +93,68 @@ def iter_doc_items(store: TableStore, doc_ids: list[str]) -> Iterator[tuple[str,
         yield doc_id, []  # stored, but without any chunk or row
 
 
-def _part_key(item_id: str) -> tuple[str, str, int] | None:
-    """(doc_id, 'c' or 'r', chunk index or table index) of an item id; None when it is not one."""
+def _item_key(item_id: str) -> tuple[str, str, tuple[int, ...]] | None:
+    """(doc_id, 'c' or 'r', (chunk index,) or (table index, row index)) of an item id; None when it is not one."""
     parts = item_id.split(":")
-    if len(parts) < 3 or parts[1] not in ("c", "r") or not parts[2].isdigit():
+    if len(parts) < 3 or parts[1] not in ("c", "r") or not all(p.isdigit() for p in parts[2:]):
         return None
-    return parts[0], parts[1], int(parts[2])
+    numbers = tuple(int(p) for p in parts[2:])
+    if len(numbers) != (1 if parts[1] == "c" else 2):
+        return None
+    return parts[0], parts[1], numbers
 
 
 class HitCache:
-    """Item id → hit, read from the store on demand by table (rows) or by chunk, the last few thousand kept.
+    """Item id → hit, read from the store on demand, item by item, the last few thousand kept.
 
-    A search needs the hits of its top few items only: reading just their tables keeps the first search
-    in a document from reading the whole document (tens of milliseconds at a thousand documents).
+    A search needs the hits of its top few items only: reading just those rows and chunks keeps the
+    first search touching a document from reading whole tables (milliseconds each at a thousand documents).
     """
 
-    def __init__(self, store: TableStore, max_parts: int = 4096) -> None:
+    def __init__(self, store: TableStore, max_items: int = 20_000) -> None:
         self.store = store
-        self.max_parts = max_parts
-        self._parts: OrderedDict[tuple[str, str, int], dict[str, Hit]] = OrderedDict()
+        self.max_items = max_items
+        self._hits: OrderedDict[str, Hit | None] = OrderedDict()  # None: read, and not in the store
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         """Forget everything loaded (after the store changed)."""
         with self._lock:
-            self._parts.clear()
+            self._hits.clear()
 
     def prefetch(self, item_ids: Iterable[str]) -> None:
-        """Read the tables and chunks of these items that are not cached yet, one pass per document and kind."""
-        wanted: dict[tuple[str, str], set[int]] = {}
+        """Read the rows and chunks of these items that are not cached yet: a few queries for all of them."""
+        rows: dict[tuple[str, int, int], str] = {}
+        chunks: dict[tuple[str, int], str] = {}
         with self._lock:
             for item_id in item_ids:
-                key = _part_key(item_id)
-                if key is not None and key not in self._parts:
-                    wanted.setdefault(key[:2], set()).add(key[2])
-        for (doc_id, kind), numbers in wanted.items():
-            loaded: dict[tuple[str, str, int], dict[str, Hit]] = {(doc_id, kind, n): {} for n in numbers}
-            source: Iterable[Hit] = (self.store.iter_chunk_hits([doc_id], indexes=numbers) if kind == "c"
-                                     else self.store.iter_row_hits([doc_id], tables=numbers))
-            for h in source:
-                n = h.chunk.index if isinstance(h, ChunkHit) else h.table_index
-                loaded.setdefault((doc_id, kind, n), {})[hit_id(h)] = h
-            with self._lock:
-                self._parts.update(loaded)
-                while len(self._parts) > self.max_parts:
-                    self._parts.popitem(last=False)
+                key = _item_key(item_id)
+                if key is None or item_id in self._hits:
+                    continue
+                doc_id, kind, numbers = key
+                if kind == "c":
+                    chunks[(doc_id, numbers[0])] = item_id
+                else:
+                    rows[(doc_id, numbers[0], numbers[1])] = item_id
+        if not rows and not chunks:
+            return
+        loaded: dict[str, Hit | None] = dict.fromkeys([*rows.values(), *chunks.values()])
+        found: list[Hit] = [*self.store.row_hits(rows), *self.store.chunk_hits(chunks)]
+        for h in found:
+            loaded[hit_id(h)] = h
+        with self._lock:
+            self._hits.update(loaded)
+            while len(self._hits) > self.max_items:
+                self._hits.popitem(last=False)
 
     def get(self, item_id: str) -> Hit | None:
         """The hit of an item id, or None when its document or item is gone."""
-        key = _part_key(item_id)
-        if key is None:
+        if _item_key(item_id) is None:
             return None
         with self._lock:
-            part = self._parts.get(key)
-            if part is not None:
-                self._parts.move_to_end(key)
-                return part.get(item_id)
+            if item_id in self._hits:
+                self._hits.move_to_end(item_id)
+                return self._hits[item_id]
         self.prefetch([item_id])
         with self._lock:
-            return self._parts.get(key, {}).get(item_id)
+            return self._hits.get(item_id)

@@ -88,7 +88,7 @@ def test_chunk_hits_carry_page_bbox_and_section(search: tuple[HybridSearch, dict
     assert hits[0].score >= hits[1].score
 
 
-def test_hit_cache_reads_only_the_tables_and_chunks_asked_for(search: tuple[HybridSearch, dict[str, str]]) -> None:
+def test_hit_cache_reads_only_the_rows_and_chunks_asked_for(search: tuple[HybridSearch, dict[str, str]]) -> None:
     hs, ids = search
     store = hs.store
     every = {hit_id(h): h for h in store.iter_row_hits([ids[HUAIBEI]])}
@@ -96,7 +96,7 @@ def test_hit_cache_reads_only_the_tables_and_chunks_asked_for(search: tuple[Hybr
     cache = HitCache(store)
     some_row = next(i for i in every if ":r:3:" in i)
     cache.prefetch([some_row, f"{ids[HUAIBEI]}:c:2"])
-    assert sorted(cache._parts) == [(ids[HUAIBEI], "c", 2), (ids[HUAIBEI], "r", 3)]  # not the whole document
+    assert sorted(cache._hits) == sorted([some_row, f"{ids[HUAIBEI]}:c:2"])  # not its table, not the document
     assert all(cache.get(i) == h for i, h in every.items())  # the rest is read on demand, equal to a full read
     assert cache.get(f"{ids[HUAIBEI]}:r:999:0") is None and cache.get("nonsense") is None
 

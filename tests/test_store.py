@@ -165,18 +165,24 @@ def test_iter_row_hits(store: SqlStore) -> None:
     assert list(store.iter_row_hits([])) == []
 
 
-def test_iter_hits_of_some_tables_and_chunks(store: SqlStore) -> None:
-    """A search reads only the tables and chunks of its top hits, not the whole document."""
+def test_row_hits_and_chunk_hits_read_just_those(store: SqlStore) -> None:
+    """A search reads only the rows and chunks of its top hits, across documents, not whole tables."""
     a, b = make_doc("a.pdf", "aa" * 32), make_doc("b.pdf", "bb" * 32, unit="另一单位")
     store.save_document(a)
     store.save_document(b)
-    rows_of_t0 = list(store.iter_row_hits([b.doc_id], tables=[0]))
-    assert [h.row for h in rows_of_t0] == b.tables[0].rows and {h.doc.doc for h in rows_of_t0} == {"b.pdf"}
-    assert rows_of_t0[0].columns == b.tables[0].columns
-    assert list(store.iter_row_hits([a.doc_id], tables=[1])) == []  # a table without rows
-    assert list(store.iter_row_hits([a.doc_id], tables=[7])) == []
-    assert list(store.iter_row_hits([a.doc_id], tables=[])) == []
-    second = list(store.iter_chunk_hits([a.doc_id, b.doc_id], indexes=[1]))
+    t0 = b.tables[0]
+    assert len(t0.rows) >= 2
+    first, last = t0.rows[0], t0.rows[-1]
+    picked = store.row_hits([(b.doc_id, 0, last.index), (b.doc_id, 0, 999), (b.doc_id, 7, 0), ("nope", 0, 0)])
+    assert [h.row for h in picked] == [last] and picked[0].doc.doc == "b.pdf"
+    assert picked[0].columns == t0.columns and picked[0].table == t0.title and picked[0].table_index == 0
+    assert picked[0].row.cells == last.cells and picked[0].row.cells  # its own cells, not another row's
+    both = store.row_hits([(b.doc_id, 0, last.index), (a.doc_id, 0, first.index), (b.doc_id, 0, first.index)])
+    assert [(h.doc.doc, h.row) for h in both] == [("a.pdf", a.tables[0].rows[0]), ("b.pdf", first), ("b.pdf", last)]
+    assert store.row_hits([(a.doc_id, 1, 0)]) == [] and store.row_hits([]) == []  # a table without rows
+    many = store.row_hits([(b.doc_id, 0, r) for r in range(-300, 300)])  # more keys than one query takes
+    assert [h.row for h in many] == t0.rows
+    second = store.chunk_hits([(a.doc_id, 1), (b.doc_id, 1), (b.doc_id, 99)])
     assert [(h.doc.doc, h.chunk) for h in second] == [("a.pdf", a.chunks[1]), ("b.pdf", b.chunks[1])]
 
 
