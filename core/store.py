@@ -202,7 +202,9 @@ class SqlStore:
         """A token that changes whenever documents are added, replaced or deleted."""
         try:
             with self.engine.connect() as conn:
-                n, last = conn.execute(select(func.count(), func.max(documents.c.ingested_at))).one()
+                # two scalar subqueries: together in one select, SQLite scans the index for max() as well
+                n, last = conn.execute(select(select(func.count()).select_from(documents).scalar_subquery(),
+                                              select(func.max(documents.c.ingested_at)).scalar_subquery())).one()
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot read the table store: {exc}") from exc
         return f"{n}:{last or '-'}"

@@ -47,6 +47,7 @@ documents = Table(
     Column("n_rows", Integer, nullable=False),
     Column("n_chunks", Integer, nullable=False),
     Index("ix_documents_unit_year", "unit", "year"),
+    Index("ix_documents_ingested_at", "ingested_at"),  # store.generation() reads its max on every search
 )
 
 tables = Table(
@@ -145,5 +146,8 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create any missing tables and indexes."""
+    """Create any missing tables and indexes (also indexes added to tables an older version created)."""
     metadata.create_all(engine, checkfirst=True)
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)

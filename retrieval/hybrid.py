@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -88,7 +89,9 @@ class HybridSearch:
         self.hits = HitCache(self.store)
         self._generation: str | None = None
         self._infos: dict[str, DocumentInfo] = {}
+        self._doc_list: list[DocumentInfo] = []
         self._lock = threading.RLock()
+        self._workers: ThreadPoolExecutor | None = None  # runs the vector ranking beside BM25
         self.last_sync: Drift | None = None
         self.rewritten: list[str] = []  # documents the last full sync re-indexed because their items changed
         if sync:
@@ -133,6 +136,7 @@ class HybridSearch:
                 _synced[key] = (gen, counts)
             self._generation = gen
             self._infos = infos
+            self._doc_list = list(infos.values())  # one list per sync: resolve() indexes it once
             self.hits.clear()
             self.vector.forget()
             self.last_sync = drift
@@ -205,8 +209,17 @@ class HybridSearch:
         self._fresh()
         if doc_ids is not None:
             query = strip_names(query, [self._infos[d].unit for d in doc_ids if d in self._infos])
+        self.lexical.refresh(generation=self._generation)  # before the vector search asks it for item ids
+        # the two rankings at once: Chroma's query and numpy's loops release the GIL
+        vec = self._pool().submit(self.vector.search, query, doc_ids, depth, kind, self.lexical.item_ids)
         lex = self.lexical.search(query, doc_ids, depth, kind, generation=self._generation)
-        return lex, self.vector.search(query, doc_ids, depth, kind, ids_of=self.lexical.item_ids)
+        return lex, vec.result()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._workers is None:
+                self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="vector-search")
+            return self._workers
 
     def search_ids(self, query: str, doc_ids: list[str] | None = None, k: int | None = None,
                    kind: str | None = None) -> list[tuple[str, float]]:
@@ -241,7 +254,7 @@ class HybridSearch:
     def resolve(self, question: str) -> Resolution:
         """The documents a question names (units, cities, year), among the documents of the last sync."""
         self._fresh()
-        return resolve(question, list(self._infos.values()))
+        return resolve(question, self._doc_list)
 
     def search_question(self, question: str, k: int | None = None,
                         kind: str | None = None) -> tuple[Resolution, list[Hit]]:
@@ -256,7 +269,10 @@ class HybridSearch:
         return res, self.search(question, [d.doc_id for d in res.docs] if res.named else None, k, kind)
 
     def close(self) -> None:
-        """Release the SQL store's connections."""
+        """Stop the search threads and release the SQL store's connections."""
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
         close = getattr(self.store, "close", None)
         if close is not None:
             close()

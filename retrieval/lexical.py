@@ -24,6 +24,7 @@ from core.settings import Settings, get_settings
 from core.store import TableStore, open_store
 
 from .items import Item, iter_doc_items
+from .maxscore import MergedPostings, allowed_items, top_k
 from .tokens import query_tokens, tokenize
 
 log = logging.getLogger(__name__)
@@ -92,20 +93,6 @@ class DocPostings:
         with np.load(path, allow_pickle=False) as z:
             return cls([str(x) for x in z["ids"]], z["lengths"], [str(x) for x in z["words"]], z["offsets"],
                        z["items"], z["tfs"])
-
-
-@dataclass
-class MergedPostings:
-    """All documents' postings in one term-sorted array, for searches over the whole corpus."""
-
-    ids: list[str]
-    docs: dict[str, int]  # doc_id -> ordinal
-    doc_of: np.ndarray  # ordinal of each item's document
-    is_chunk: np.ndarray
-    offsets: np.ndarray  # term id -> items[offsets[t]:offsets[t+1]]
-    items: np.ndarray
-    impact: np.ndarray  # tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)) of each posting: BM25 without idf
-    max_impact: np.ndarray  # term id -> the largest impact in its posting list
 
 
 class LexicalIndex:
@@ -274,7 +261,7 @@ class LexicalIndex:
         if not docs:
             z = np.zeros(0, dtype=np.int64)
             return MergedPostings([], {}, z, z.astype(bool), np.zeros(len(self.vocab) + 1, dtype=np.int64), z,
-                                  z.astype(np.float64), np.zeros(len(self.vocab), dtype=np.float64))
+                                  z.astype(np.float64), np.zeros(len(self.vocab), dtype=np.float64), z)
         all_terms = np.concatenate(terms)
         order = np.argsort(all_terms, kind="stable")
         offsets = np.zeros(len(self.vocab) + 1, dtype=np.int64)
@@ -292,89 +279,14 @@ class LexicalIndex:
             ids=ids, docs={d: n for n, d in enumerate(docs)}, doc_of=np.concatenate(doc_of),
             is_chunk=np.array([":c:" in i for i in ids], dtype=bool),
             offsets=offsets, items=all_items, impact=impact, max_impact=max_impact,
+            id_rank=np.argsort(np.argsort(np.array(ids), kind="stable")),
         )
 
     def _search_merged(self, q: np.ndarray, idf: np.ndarray, doc_ids: list[str] | None, k: int,
                        kind: str | None) -> list[tuple[str, float]]:
-        """Top k over the merged postings, exact, with MaxScore pruning.
-
-        Terms are taken rarest first. Once the best the remaining (common) terms could add to an item,
-        Σ idf·max impact, is below the k-th best score so far, no item they alone match can enter the top k:
-        their long posting lists are then only probed for the few items that still can. Without this the
-        common terms of a question ("项目", "支出") cost time in proportion to the corpus.
-        """
+        """Top k over the merged postings, exact (see retrieval.maxscore)."""
         m = self.merged()
-        allowed = self._allowed(m, doc_ids, kind)
-        scores = np.zeros(len(m.ids), dtype=np.float64)
-        # the caller sorted the terms rarest (shortest posting list) first
-        bound = idf * m.max_impact[q] * (1.0 + 1e-9)  # a hair of slack for rounding
-        rest = np.concatenate([np.cumsum(bound[::-1])[::-1][1:], [0.0]])  # what the terms after each could add
-        theta = 0.0  # a lower bound of the k-th best final score: scores only grow
-        for n in range(len(q)):
-            sl = slice(int(m.offsets[q[n]]), int(m.offsets[q[n] + 1]))
-            items = m.items[sl]
-            scores[items] += idf[n] * m.impact[sl]
-            if n == len(q) - 1:
-                break
-            # the items of one term are distinct, so their k-th best partial score bounds the final k-th
-            theta = max(theta, self._kth(scores[items] if allowed is None else scores[items[allowed[items]]], k))
-            if rest[n] < theta:
-                cand = np.flatnonzero(scores >= theta - rest[n])  # the items that can still reach the top k
-                if allowed is not None:
-                    cand = cand[allowed[cand]]
-                for step in range(n + 1, len(q)):
-                    self._add_for(m, int(q[step]), float(idf[step]), cand, scores)
-                    theta = max(theta, self._kth(scores[cand], k))
-                    cand = cand[scores[cand] + rest[step] >= theta]
-                return self._top(m, cand, scores, k)
-        top = np.flatnonzero(scores > 0)
-        if allowed is not None:
-            top = top[allowed[top]]
-        return self._top(m, top, scores, k)
-
-    @staticmethod
-    def _add_for(m: MergedPostings, term: int, idf: float, cand: np.ndarray, scores: np.ndarray) -> None:
-        """Add one term's BM25 part to the scores of the candidate items (sorted) only."""
-        sl = slice(int(m.offsets[term]), int(m.offsets[term + 1]))
-        items, impact = m.items[sl], m.impact[sl]
-        if not len(items) or not len(cand):
-            return
-        if len(cand) * 16 < len(items):  # few candidates: binary search them in the (sorted) posting list
-            pos = np.minimum(np.searchsorted(items, cand), len(items) - 1)
-            hit = items[pos] == cand
-            scores[cand[hit]] += idf * impact[pos[hit]]
-            return
-        mark = np.zeros(len(scores), dtype=bool)
-        mark[cand] = True
-        keep = mark[items]
-        scores[items[keep]] += idf * impact[keep]
-
-    @staticmethod
-    def _allowed(m: MergedPostings, doc_ids: list[str] | None, kind: str | None) -> np.ndarray | None:
-        """Which items a search within documents and/or of one kind may return (None: all)."""
-        mask: np.ndarray | None = None
-        if kind is not None:
-            mask = m.is_chunk == (kind == "chunk")
-        if doc_ids is not None:
-            docs = np.array(sorted({m.docs[d] for d in doc_ids if d in m.docs}), dtype=np.int32)
-            in_docs = np.isin(m.doc_of, docs)
-            mask = in_docs if mask is None else mask & in_docs
-        return mask
-
-    @staticmethod
-    def _kth(values: np.ndarray, k: int) -> float:
-        """The k-th largest value (0 when there are fewer than k)."""
-        if len(values) < k:
-            return 0.0
-        return float(np.partition(values, len(values) - k)[len(values) - k])
-
-    @staticmethod
-    def _top(m: MergedPostings, idx: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
-        idx = idx[scores[idx] > 0]
-        if len(idx) > k:
-            idx = idx[np.argpartition(-scores[idx], k - 1)[:k]]
-        found = sorted(((float(scores[i]), m.ids[i]) for i in idx), key=lambda x: (-x[0], x[1]))
-        return [(i, s) for s, i in found]
+        return top_k(m, q, idf, allowed_items(m, doc_ids, kind), k)
 
     @staticmethod
     def _score_doc(p: DocPostings, q: np.ndarray, idf: np.ndarray, avgdl: float, k: int,
@@ -395,8 +307,8 @@ class LexicalIndex:
         if marker is not None:
             scores[[marker not in i for i in p.ids]] = 0.0
         top = np.nonzero(scores > 0)[0]
-        if len(top) > k:
-            top = top[np.argpartition(-scores[top], k - 1)[:k]]
+        if len(top) > k:  # all items tied with the k-th: the caller breaks ties by id, as the merged search does
+            top = top[scores[top] >= np.partition(scores[top], len(top) - k)[len(top) - k]]
         return [(float(scores[i]), p.ids[i]) for i in top]
 
     def item_ids(self, doc_id: str) -> list[str] | None:

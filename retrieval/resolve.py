@@ -80,6 +80,21 @@ class _Corpus:
     by_ends: dict[tuple[str, str], list[int]]  # (first, last) character of an alias -> document positions
     by_city: dict[str, list[int]]  # city base -> document positions
     known: set[str]  # every document's city base
+    _order: dict[str, int] = field(default_factory=dict)  # city base -> its place in by_city
+
+    def cities_in(self, q: str) -> list[str]:
+        """The city bases q contains, in by_city's order, by looking up q's substrings (not every city)."""
+        if not self.by_city:
+            return []
+        order = self._city_order()
+        lengths = {len(b) for b in order}
+        found = {q[i:i + n] for n in lengths for i in range(len(q) - n + 1)} & order.keys()
+        return sorted(found, key=order.__getitem__)
+
+    def _city_order(self) -> dict[str, int]:
+        if len(self._order) != len(self.by_city):
+            self._order = {b: n for n, b in enumerate(self.by_city)}
+        return self._order
 
     def candidates(self, q: str) -> list[int]:
         """Positions of documents with an alias whose first (or city) and last character are in q, in order."""
@@ -88,16 +103,20 @@ class _Corpus:
         for a in chars:
             for b in chars:
                 found.update(self.by_ends.get((a, b), ()))
-        for base, positions in self.by_city.items():
-            if base in q:
-                found.update(positions)
+        for base in self.cities_in(q):
+            found.update(self.by_city[base])
         return sorted(found)
 
 
 _corpora: dict[tuple[tuple[str, str], ...], _Corpus] = {}
+# the last list seen, by identity: a caller asking again with the same list skips building the key (O(documents))
+_last: list[tuple[list[DocumentInfo], _Corpus]] = []
 
 
 def _corpus(docs: list[DocumentInfo]) -> _Corpus:
+    """The corpus index of a document list; callers must not change a list after passing it."""
+    if _last and _last[0][0] is docs:
+        return _last[0][1]
     key = tuple((d.doc_id, d.ingested_at or "") for d in docs)
     got = _corpora.get(key)
     if got is None:
@@ -113,6 +132,7 @@ def _corpus(docs: list[DocumentInfo]) -> _Corpus:
         if len(_corpora) > 8:  # a few document sets at once (the index, a test's own); not one per change
             _corpora.clear()
         _corpora[key] = got
+    _last[:] = [(docs, got)]
     return got
 
 
@@ -200,10 +220,10 @@ def _city_only(q: str, docs: list[DocumentInfo], corpus: _Corpus,
                taken: set[int]) -> dict[tuple[int, int], list[DocumentInfo]]:
     """Cities named on their own ("甲市和乙市的…"): every untaken document of that city."""
     out: dict[tuple[int, int], list[DocumentInfo]] = {}
-    for base, positions in corpus.by_city.items():
-        if len(base) < 2 or base not in q:
+    for base in corpus.cities_in(q):
+        if len(base) < 2:
             continue
-        ds = [docs[n] for n in positions]
+        ds = [docs[n] for n in corpus.by_city[base]]
         for m in re.finditer(re.escape(base), q):
             rest = [d for d in ds if id(d) not in taken]
             if rest and not taken.intersection(id(d) for d in ds):

@@ -101,6 +101,23 @@ def test_hit_cache_reads_only_the_rows_and_chunks_asked_for(search: tuple[Hybrid
     assert cache.get(f"{ids[HUAIBEI]}:r:999:0") is None and cache.get("nonsense") is None
 
 
+def test_both_rankings_run_side_by_side_and_close_stops_the_threads(
+        search: tuple[HybridSearch, dict[str, str]]) -> None:
+    hs, ids = search
+    own = HybridSearch(hs.settings, sync=False)
+    own.sync()
+    for docs in (None, [ids[HUAIBEI]]):
+        lex, vec = own.rankings("金保专网经费", docs, 20)
+        assert lex == hs.lexical.search("金保专网经费", docs, 20)
+        assert vec == hs.vector.search("金保专网经费", docs, 20, ids_of=hs.lexical.item_ids) and vec
+    workers = own._workers
+    assert workers is not None
+    own.close()
+    assert own._workers is None and workers._shutdown
+    assert own.search("金保专网经费", k=3)  # a search after close starts them again
+    own.close()
+
+
 def test_rrf_and_unit_name_stripping() -> None:
     assert rrf([["a", "b"], ["b", "c"]]) == [("b", 1 / 62 + 1 / 61), ("a", 1 / 61), ("c", 1 / 62)]
     assert rrf([["a"], ["b"]], weights=[1.0, 0.5])[0][0] == "a"

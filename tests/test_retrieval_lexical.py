@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import retrieval.lexical as lexical_module
+import retrieval.maxscore as maxscore
 from core.store import open_store
 from retrieval.lexical import LexicalIndex, tokens_version
 from tests.retrieval_support import HUAIBEI, LUOYANG, parsed, settings_for, store_documents
@@ -88,18 +89,21 @@ def test_pruned_search_over_all_documents_is_exact(tmp_path: Path, monkeypatch: 
     ids = store_documents(settings)
     lex = LexicalIndex(settings, cache=False)
     probes: list[int] = []
-    real_add = LexicalIndex._add_for
+    real_add = maxscore._add_for
 
     def counting_add(*args: object) -> None:
         probes.append(1)
         real_add(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(LexicalIndex, "_add_for", staticmethod(counting_add))
+    monkeypatch.setattr(maxscore, "_add_for", counting_add)
     queries = ("淮北市人社局信息中心2026年金保专网经费是多少万元", "一般公共预算基本支出中办公费是多少",
-               "机关运行经费比上年增加的原因", "政府采购预算总额", "三公经费预算数")
+               "机关运行经费比上年增加的原因", "政府采购预算总额", "三公经费预算数", "合计")
     for query in queries:
-        for k in (1, 3, 10):
+        for k in (1, 3, 10, 50):
             pruned = lex.search(query, None, k=k)
             exhaustive = lex.search(query, list(ids.values()), k=k)  # ≤ PER_DOC documents: every posting scored
             assert [(i, round(s, 9)) for i, s in pruned] == [(i, round(s, 9)) for i, s in exhaustive]
+            assert pruned == sorted(pruned, key=lambda x: (-x[1], x[0]))  # ties in id order, on both paths
     assert probes  # the pruned path ran
+    m = lex.merged()
+    assert not m.work_arrays()[0].any() and not m.work_arrays()[1].any()  # left clean for the next search

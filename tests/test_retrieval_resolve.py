@@ -34,3 +34,14 @@ def test_a_city_on_its_own_names_its_documents_and_an_unknown_unit_is_reported()
     nothing = resolve("丙山市财政局的收入总计是多少", DOCS)
     assert nothing.named and nothing.docs == [] and nothing.problem and "丙山市财政局" in nothing.problem
     assert not resolve("收入总计是多少", DOCS).named
+
+
+def test_cities_are_found_by_the_question_s_substrings_in_list_order() -> None:
+    from retrieval.resolve import _corpus
+
+    names = "子丑寅卯辰巳午未申酉戌亥春夏秋冬金木水火土梅兰竹菊松柏桃李杏"
+    many = DOCS + [info(10 + n, f"丁{c}县财政局", f"丁{c}县") for n, c in enumerate(names)]
+    corpus = _corpus(many)
+    assert corpus.cities_in("乙川和甲城的收入，丁卯县呢") == ["甲城", "乙川", "丁卯"]
+    assert corpus.cities_in("没有城市") == [] and _corpus(many) is corpus  # the same list: the same index
+    assert [d.doc_id for d in resolve("丁卯县财政局的收入", many).docs] == ["d13"]

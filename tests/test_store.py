@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 
 from core.errors import DocumentNotFoundError
 from core.models import Cell, Chunk, Document, Row, Table
@@ -198,6 +198,23 @@ def test_generation_of_empty_store_is_stable(store: SqlStore) -> None:
     assert store.generation() == store.generation()
     reopened = open_store(store.settings)
     assert reopened.generation() == store.generation()
+
+
+def test_generation_reads_an_index_even_in_a_store_made_before_it(store: SqlStore) -> None:
+    """generation() runs on every search: max(ingested_at) must come from an index, not a table scan."""
+    store.save_document(make_doc())
+    before = store.generation()
+    with store.engine.begin() as conn:  # as a store created by a version without the index
+        conn.exec_driver_sql("DROP INDEX ix_documents_ingested_at")
+    reopened = open_store(store.settings)
+    assert "ix_documents_ingested_at" in {i["name"] for i in inspect(reopened.engine).get_indexes("documents")}
+    seen: list[str] = []
+    event.listen(reopened.engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    assert reopened.generation() == before
+    with reopened.engine.connect() as conn:
+        plan = [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + seen[-1])]
+    assert "SEARCH documents USING COVERING INDEX ix_documents_ingested_at" in plan, plan  # a lookup, not a scan
+    assert not any(p.startswith("SCAN documents USING COVERING INDEX ix_documents_ingested_at") for p in plan)
 
 
 def test_real_pdf_round_trip(store: SqlStore) -> None:
