@@ -142,6 +142,7 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
     hits: list[tuple[int, int, int, DocumentInfo]] = []
     chars = set(q)
     corpus = _corpus(docs)
+    seen: dict[tuple[str, str], tuple[int, int, int]] = {}  # (alias, city base if in q) -> _mention
     for n in corpus.candidates(q):
         d = docs[n]
         base = city_base(d.city)
@@ -151,7 +152,10 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
                    if a and a[-1] in chars and (a[0] in chars or (base and base in q))]
         if not aliases:
             continue
-        score, s, e = max((_mention(q, a, base) for a in aliases), default=(0, 0, 0))
+        # units of one kind in many cities share their aliases without the city: each is searched once
+        in_q = base if base and base in q else ""
+        score, s, e = max((seen[(a, in_q)] if (a, in_q) in seen else seen.setdefault((a, in_q), _mention(q, a, in_q))
+                           for a in aliases), default=(0, 0, 0))
         unit_len = len(canonical(d.unit))
         if _other_city_before(q, s, base):
             continue

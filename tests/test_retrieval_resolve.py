@@ -45,3 +45,13 @@ def test_cities_are_found_by_the_question_s_substrings_in_list_order() -> None:
     assert corpus.cities_in("乙川和甲城的收入，丁卯县呢") == ["甲城", "乙川", "丁卯"]
     assert corpus.cities_in("没有城市") == [] and _corpus(many) is corpus  # the same list: the same index
     assert [d.doc_id for d in resolve("丁卯县财政局的收入", many).docs] == ["d13"]
+
+
+def test_units_of_one_kind_in_many_cities_resolve_to_the_city_named() -> None:
+    """Their aliases without the city are matched once per question; the city still decides."""
+    kinds = [info(20 + n, f"{c}市人力资源和社会保障局信息中心", f"{c}市") for n, c in enumerate(["甲城", "乙川", "丙山"])]
+    for city, want in (("乙川", "d21"), ("丙山市", "d22"), ("甲城", "d20")):
+        res = resolve(f"{city}人社局信息中心的人员经费是多少", kinds)
+        assert [d.doc_id for d in res.docs] == [want], city
+    assert sorted(d.doc_id for d in resolve("各地人力资源和社会保障局信息中心的人员经费", kinds).docs) == \
+        ["d20", "d21", "d22"]
