@@ -154,8 +154,10 @@ def resolve(question: str, docs: list[DocumentInfo]) -> Resolution:
             continue
         # units of one kind in many cities share their aliases without the city: each is searched once
         in_q = base if base and base in q else ""
-        score, s, e = max((seen[(a, in_q)] if (a, in_q) in seen else seen.setdefault((a, in_q), _mention(q, a, in_q))
-                           for a in aliases), default=(0, 0, 0))
+        for a in aliases:
+            if (a, in_q) not in seen:
+                seen[(a, in_q)] = _mention(q, a, in_q)
+        score, s, e = max(seen[(a, in_q)] for a in aliases)
         unit_len = len(canonical(d.unit))
         if _other_city_before(q, s, base):
             continue
