@@ -1,0 +1,92 @@
+"""MaxScore top-k on a merged index large enough for every path: the pool bound, probing and whole-list adds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import retrieval.maxscore as maxscore
+from retrieval.maxscore import MergedPostings, top_k
+
+N_ITEMS = 60_000
+N_TERMS = 40
+
+
+def zipf_index(seed: int) -> MergedPostings:
+    """Random postings with term lengths from 20 to 48,000 and impacts on a coarse grid (many exact ties)."""
+    rng = np.random.default_rng(seed)
+    lengths = np.geomspace(20, 0.8 * N_ITEMS, N_TERMS).astype(np.int64)
+    items = [np.sort(rng.choice(N_ITEMS, size=n, replace=False)) for n in lengths]
+    impact = [np.round(rng.uniform(0.3, 2.2, size=n) * 4) / 4 for n in lengths]
+    offsets = np.zeros(N_TERMS + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    ids = [f"doc{i // 300:04d}:r:{i % 300:03d}" for i in range(N_ITEMS)]
+    order = rng.permutation(N_ITEMS)  # item numbers not in id order, so ties are broken by id, not by number
+    ids = [ids[i] for i in order]
+    return MergedPostings(
+        ids=ids, docs={}, doc_of=np.zeros(N_ITEMS, dtype=np.int32), is_chunk=np.zeros(N_ITEMS, dtype=bool),
+        offsets=offsets, items=np.concatenate(items), impact=np.concatenate(impact),
+        max_impact=np.array([imp.max() for imp in impact]),
+        id_rank=np.argsort(np.argsort(np.array(ids), kind="stable")),
+    )
+
+
+def every_posting_scored(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarray | None,
+                         k: int) -> list[tuple[str, float]]:
+    scores = np.zeros(len(m.ids))
+    for term, w in zip(q, idf):  # in q's order, as top_k adds them: the same floats
+        items, impact = m.postings(int(term))
+        scores[items] += w * impact
+    idx = np.flatnonzero(scores > 0)
+    if allowed is not None:
+        idx = idx[allowed[idx]]
+    idx = idx[np.lexsort((m.id_rank[idx], -scores[idx]))[:k]]
+    return [(m.ids[i], float(scores[i])) for i in idx]
+
+
+@pytest.fixture(scope="module")
+def zipf() -> MergedPostings:
+    return zipf_index(7)
+
+
+def test_top_k_equals_scoring_every_posting(zipf: MergedPostings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many-term queries over long lists: the pool raises θ, long lists are added whole or probed, all exact."""
+    paths: list[str] = []
+    real_add = maxscore._add_for
+
+    def recording_add(m: MergedPostings, term: int, idf: float, cand: np.ndarray, *rest: object) -> None:
+        whole = len(cand) * maxscore.PROBE_RATIO >= len(m.postings(term)[0])
+        paths.append("whole" if whole else "probe")
+        real_add(m, term, idf, cand, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(maxscore, "_add_for", recording_add)
+    rng = np.random.default_rng(1)
+    rows_only = rng.random(N_ITEMS) < 0.5
+    for _ in range(60):
+        n_terms = int(rng.integers(1, 16))
+        q = np.sort(rng.choice(N_TERMS, size=n_terms, replace=False))  # ascending = rarest first here
+        idf = np.sort(rng.uniform(0.2, 6.0, size=n_terms))[::-1].copy()
+        for allowed in (None, rows_only):
+            for k in (1, 5, 50):
+                assert top_k(zipf, q, idf, allowed, k) == every_posting_scored(zipf, q, idf, allowed, k)
+                assert not zipf.work_arrays()[0].any() and not zipf.work_arrays()[1].any()
+    assert {"whole", "probe"} <= set(paths)  # both ways of adding a pruned term ran
+
+
+def test_the_pool_bound_is_used_once_a_long_list_follows(zipf: MergedPostings,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """θ from the pool of a short list's best items, not from ranking every item of a long list."""
+    pooled: list[int] = []
+    real_raise = maxscore._raise
+
+    def recording_raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta: float,
+                        k: int) -> tuple[float, np.ndarray | None]:
+        if pool is not None and len(items) > maxscore.POOL_LIST:
+            pooled.append(len(pool))
+        return real_raise(scores, items, pool, theta, k)
+
+    monkeypatch.setattr(maxscore, "_raise", recording_raise)
+    q = np.arange(N_TERMS - 12, N_TERMS)  # twelve long lists, 5,000 to 48,000 items
+    idf = np.linspace(3.0, 0.3, len(q))
+    assert top_k(zipf, q, idf, None, 10) == every_posting_scored(zipf, q, idf, None, 10)
+    assert pooled and all(n == maxscore.POOL for n in pooled)
