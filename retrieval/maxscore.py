@@ -78,6 +78,7 @@ def _top_k(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarra
     reach = np.cumsum(bound)  # the most the terms up to each could have given
     theta = 0.0  # a lower bound of the k-th best final score
     pool: np.ndarray | None = None  # distinct items with high partial scores, to raise theta cheaply
+    pooling = m.offsets[q[-1] + 1] - m.offsets[q[-1]] > POOL_LIST  # a list long enough to use it follows (q: rarest first)
     for n in range(len(q)):
         items, impact = m.postings(int(q[n]))
         np.add.at(scores, items, idf[n] * impact)  # faster than scores[items] += … (items are distinct)
@@ -86,7 +87,7 @@ def _top_k(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarra
             break
         if reach[n] <= rest[n]:  # no partial score can exceed rest yet: no point in a k-th best
             continue
-        theta, pool = _raise(scores, items if allowed is None else items[allowed[items]], pool, theta, k)
+        theta, pool = _raise(scores, items if allowed is None else items[allowed[items]], pool, theta, k, pooling)
         if rest[n] < theta:
             cand = _candidates(touched, scores, mark, theta - rest[n])
             if allowed is not None:
@@ -103,17 +104,20 @@ def _top_k(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarra
     return _top(m, top, scores, k)
 
 
-def _raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta: float,
-           k: int) -> tuple[float, np.ndarray | None]:
+def _raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta: float, k: int,
+           pooling: bool = True) -> tuple[float, np.ndarray | None]:
     """theta raised to the k-th best partial score of a set of distinct items, and the pool of the best of them.
 
     Scores only grow, so the k-th best of any k distinct items bounds the final k-th from below. A short
     posting list is ranked whole and its best items kept as the pool; past that, only the pool is ranked
     again, instead of a long list of common-term items whose partial scores are mostly small.
+    Without `pooling` no pool is kept.
     """
     if pool is not None and len(items) > POOL_LIST:
         return max(theta, _kth(scores[pool], k)), pool
     got = scores[items]
+    if not pooling:  # no list long enough to need the pool follows: don't pick one out
+        return max(theta, _kth(got, k)), pool
     if len(items) > POOL:
         keep = np.argpartition(got, len(got) - POOL)[len(got) - POOL:]
         items, got = items[keep], got[keep]

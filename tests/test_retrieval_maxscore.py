@@ -80,10 +80,10 @@ def test_the_pool_bound_is_used_once_a_long_list_follows(zipf: MergedPostings,
     real_raise = maxscore._raise
 
     def recording_raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta: float,
-                        k: int) -> tuple[float, np.ndarray | None]:
+                        k: int, pooling: bool = True) -> tuple[float, np.ndarray | None]:
         if pool is not None and len(items) > maxscore.POOL_LIST:
             pooled.append(len(pool))
-        return real_raise(scores, items, pool, theta, k)
+        return real_raise(scores, items, pool, theta, k, pooling)
 
     monkeypatch.setattr(maxscore, "_raise", recording_raise)
     q = np.arange(N_TERMS - 12, N_TERMS)  # twelve long lists, 5,000 to 48,000 items
