@@ -210,7 +210,7 @@ class HybridSearch:
         if doc_ids is not None:
             query = strip_names(query, [self._infos[d].unit for d in doc_ids if d in self._infos])
         self.lexical.refresh(generation=self._generation)  # before the vector search asks it for item ids
-        # the two rankings at once: Chroma's query and numpy's loops release the GIL
+        # the two rankings at once: Chroma's query releases the GIL (on 2 CPUs they still contend; see README)
         vec = self._pool().submit(self.vector.search, query, doc_ids, depth, kind, self.lexical.item_ids)
         lex = self.lexical.search(query, doc_ids, depth, kind, generation=self._generation)
         return lex, vec.result()

@@ -122,8 +122,9 @@ def _raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta
         keep = np.argpartition(got, len(got) - POOL)[len(got) - POOL:]
         items, got = items[keep], got[keep]
     mine = _kth(got, k)
-    if pool is not None and _kth(scores[pool], k) > mine:  # the old pool still holds the better items
-        return max(theta, _kth(scores[pool], k)), pool
+    kept = _kth(scores[pool], k) if pool is not None else 0.0
+    if kept > mine:  # the old pool still holds the better items
+        return max(theta, kept), pool
     return max(theta, mine), items
 
 
