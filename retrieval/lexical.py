@@ -24,12 +24,10 @@ from core.settings import Settings, get_settings
 from core.store import TableStore, open_store
 
 from .items import Item, iter_doc_items
-from .maxscore import MergedPostings, allowed_items, top_k
+from .maxscore import MergedPostings, allowed_items, impacts, item_norms, top_k
 from .tokens import query_tokens, tokenize
 
 log = logging.getLogger(__name__)
-K1 = 1.2
-B = 0.75
 PER_DOC = 32  # searches within at most this many documents score them one by one; others use the merged index
 
 
@@ -248,7 +246,7 @@ class LexicalIndex:
     def _merge(self) -> MergedPostings:
         docs = list(self.docs)
         ids: list[str] = []
-        terms, items, tfs, lengths, doc_of = [], [], [], [], []
+        terms, items, tfs, lengths, doc_of = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [], [], []
         for n, doc_id in enumerate(docs):
             p = self.docs[doc_id]
             assert p.terms is not None
@@ -258,29 +256,11 @@ class LexicalIndex:
             lengths.append(p.lengths)
             doc_of.append(np.full(len(p.ids), n, dtype=np.int32))
             ids.extend(p.ids)
-        if not docs:
-            z = np.zeros(0, dtype=np.int64)
-            return MergedPostings([], {}, z, z.astype(bool), np.zeros(len(self.vocab) + 1, dtype=np.int64), z,
-                                  z.astype(np.float64), np.zeros(len(self.vocab), dtype=np.float64), z)
-        all_terms = np.concatenate(terms)
-        order = np.argsort(all_terms, kind="stable")
-        offsets = np.zeros(len(self.vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(all_terms, minlength=len(self.vocab)), out=offsets[1:])
         avgdl = max(self.total_len / max(self.n_items, 1), 1e-9)
-        norm = K1 * (1.0 - B + B * np.concatenate(lengths).astype(np.float64) / avgdl)
-        all_items = np.concatenate(items)[order]
-        tf = np.concatenate(tfs)[order].astype(np.float64)
-        impact = tf * (K1 + 1.0) / (tf + norm[all_items])  # float64: the same scores as a search within a document
-        max_impact = np.zeros(len(self.vocab), dtype=np.float64)
-        used = np.flatnonzero(np.diff(offsets) > 0)
-        if len(used):
-            max_impact[used] = np.maximum.reduceat(impact, offsets[used])
-        return MergedPostings(
-            ids=ids, docs={d: n for n, d in enumerate(docs)}, doc_of=np.concatenate(doc_of),
-            is_chunk=np.array([":c:" in i for i in ids], dtype=bool),
-            offsets=offsets, items=all_items, impact=impact, max_impact=max_impact,
-            id_rank=np.argsort(np.argsort(np.array(ids), kind="stable")),
-        )
+        return MergedPostings.build(
+            ids, docs, np.concatenate(doc_of) if docs else np.zeros(0, dtype=np.int32), np.concatenate(terms),
+            np.concatenate(items), np.concatenate(tfs) if docs else np.zeros(0, dtype=np.float32),
+            item_norms(np.concatenate(lengths) if docs else np.zeros(0), avgdl), len(self.vocab))
 
     def _search_merged(self, q: np.ndarray, idf: np.ndarray, doc_ids: list[str] | None, k: int,
                        kind: str | None) -> list[tuple[str, float]]:
@@ -299,11 +279,11 @@ class LexicalIndex:
         if not hit.any():
             return []
         scores = np.zeros(len(p.ids), dtype=np.float64)
-        norm = K1 * (1.0 - B + B * p.lengths.astype(np.float64) / avgdl)
+        norm = item_norms(p.lengths, avgdl)
         for j in np.nonzero(hit)[0]:
             sl = slice(int(p.offsets[pos[j]]), int(p.offsets[pos[j] + 1]))
             items, tf = p.items[sl], p.tfs[sl].astype(np.float64)
-            scores[items] += idf[j] * (tf * (K1 + 1.0) / (tf + norm[items]))  # as the merged impacts
+            scores[items] += idf[j] * impacts(tf, norm[items])  # as the merged impacts
         if marker is not None:
             scores[[marker not in i for i in p.ids]] = 0.0
         top = np.nonzero(scores > 0)[0]

@@ -11,6 +11,11 @@ documents both cost more than the scoring itself. Postings are added with np.add
 costs half of `scores[items] += …`, and once many candidates remain a long list is added whole rather
 than picked over. (Block-max bounds, a largest impact per block of 32 items, were tried: their bounds
 cut the candidates by 4–5x but building them per search cost more than they saved, p95 1.9 -> 2.4 ms.)
+
+Terms found in at least 1/DENSE_SHARE of the items also keep their term frequencies as one byte per item, so
+the candidates are looked up in it (one gather) rather than binary-searched in a list of 50,000–200,000
+items; the impact is then computed from tf and the item's norm by the same expression, so the floats are
+the same. It costs a byte per item per such term (67 terms at a thousand documents, 20 MB).
 """
 
 from __future__ import annotations
@@ -19,10 +24,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+K1 = 1.2  # BM25 parameters
+B = 0.75
+DENSE_SHARE = 16  # a term in at least 1/DENSE_SHARE of the items keeps a tf byte per item
+DENSE_RATIO = 2  # ... which is used for the candidates when they are fewer than half its postings
 PROBE_RATIO = 16  # a posting list this many times longer than the items probed is binary-searched, not added whole
 POOL = 1024  # items kept to raise the k-th best bound cheaply
 POOL_LIST = 8 * POOL  # a posting list longer than this is not ranked whole to raise the bound, once a pool exists
 SLACK = 1.0 + 1e-9  # bounds are raised a hair so that rounding never makes them too low
+
+
+def item_norms(lengths: np.ndarray, avgdl: float) -> np.ndarray:
+    """K1·(1 − B + B·length/avgdl) of each item: the length part of BM25."""
+    return K1 * (1.0 - B + B * lengths.astype(np.float64) / avgdl)
+
+
+def impacts(tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """BM25 without idf, tf·(K1+1)/(tf + norm): every search computes it this way, so all give the same floats."""
+    return tf * (K1 + 1.0) / (tf + norm)
 
 
 @dataclass
@@ -38,9 +57,31 @@ class MergedPostings:
     impact: np.ndarray  # tf·(K1+1) / (tf + K1·(1 − B + B·length/avgdl)) of each posting: BM25 without idf
     max_impact: np.ndarray  # term id -> the largest impact in its posting list
     id_rank: np.ndarray  # item -> position of its id in sorted order: ties are broken by id
+    norm: np.ndarray  # item -> its item_norms value
+    dense: dict[int, np.ndarray]  # term id -> tf of the term in every item (uint8, 0: absent), for common terms
     # per-search work arrays, all zero/False between searches (callers hold the index's lock)
     _scores: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     _mark: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool), repr=False)
+
+    @classmethod
+    def build(cls, ids: list[str], docs: list[str], doc_of: np.ndarray, terms: np.ndarray, items: np.ndarray,
+              tf: np.ndarray, norm: np.ndarray, n_terms: int) -> MergedPostings:
+        """Invert postings given as parallel arrays (term id, item, tf) with each item's norm."""
+        order = np.argsort(terms, kind="stable")
+        offsets = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms, minlength=n_terms), out=offsets[1:])
+        items = items[order].astype(np.int64)
+        tf = tf[order].astype(np.float64)
+        impact = impacts(tf, norm[items])
+        max_impact = np.zeros(n_terms, dtype=np.float64)
+        used = np.flatnonzero(np.diff(offsets) > 0)
+        if len(used):
+            max_impact[used] = np.maximum.reduceat(impact, offsets[used])
+        return cls(ids=ids, docs={d: n for n, d in enumerate(docs)}, doc_of=doc_of,
+                   is_chunk=np.array([":c:" in i for i in ids], dtype=bool), offsets=offsets, items=items,
+                   impact=impact, max_impact=max_impact,
+                   id_rank=np.argsort(np.argsort(np.array(ids, dtype=str), kind="stable")),
+                   norm=norm, dense=_dense_tfs(offsets, items, tf, len(ids)))
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """(items, impacts) of one term, items ascending."""
@@ -159,6 +200,13 @@ def _add_for(m: MergedPostings, term: int, idf: float, cand: np.ndarray, scores:
     items, impact = m.postings(term)
     if not len(items) or not len(cand):
         return
+    tfs = m.dense.get(term)
+    if tfs is not None and len(cand) * DENSE_RATIO < len(items):  # a common term: look the candidates up
+        tf = tfs[cand]
+        hit = np.flatnonzero(tf)
+        found = cand[hit]
+        scores[found] += idf * impacts(tf[hit].astype(np.float64), m.norm[found])
+        return
     if len(cand) * PROBE_RATIO < len(items):  # few candidates: binary search them in the (sorted) posting list
         pos = np.minimum(np.searchsorted(items, cand), len(items) - 1)
         hit = items[pos] == cand
@@ -168,6 +216,18 @@ def _add_for(m: MergedPostings, term: int, idf: float, cand: np.ndarray, scores:
     # items that are not candidates can no longer enter the top k, whatever their scores become.
     np.add.at(scores, items, idf * impact)
     touched.append(items)
+
+
+def _dense_tfs(offsets: np.ndarray, items: np.ndarray, tf: np.ndarray, n_items: int) -> dict[int, np.ndarray]:
+    """term id -> its tf in every item, for the terms in at least 1/DENSE_SHARE of the items."""
+    out: dict[int, np.ndarray] = {}
+    for term in np.flatnonzero(np.diff(offsets) >= max(n_items // DENSE_SHARE, 1)):
+        sl = slice(int(offsets[term]), int(offsets[term + 1]))
+        if tf[sl].max() <= 255:  # a byte holds it (tf is a count: a longer one keeps the binary search)
+            tfs = np.zeros(n_items, dtype=np.uint8)
+            tfs[items[sl]] = tf[sl]
+            out[int(term)] = tfs
+    return out
 
 
 def _kth(values: np.ndarray, k: int) -> float:

@@ -1,4 +1,4 @@
-"""MaxScore top-k on a merged index large enough for every path: the pool bound, probing and whole-list adds."""
+"""MaxScore top-k on a merged index large enough for every path: the pool bound, probing, dense lookups, whole-list adds."""
 
 from __future__ import annotations
 
@@ -6,29 +6,32 @@ import numpy as np
 import pytest
 
 import retrieval.maxscore as maxscore
-from retrieval.maxscore import MergedPostings, top_k
+from retrieval.maxscore import MergedPostings, item_norms, top_k
 
 N_ITEMS = 60_000
 N_TERMS = 40
 
 
 def zipf_index(seed: int) -> MergedPostings:
-    """Random postings with term lengths from 20 to 48,000 and impacts on a coarse grid (many exact ties)."""
+    """Random postings with term lengths from 20 to 48,000, tf mostly 1 and few item lengths (many exact ties).
+
+    Term 30 (about 10,000 items) has one tf too large for a byte, so it stays a sorted list to search.
+    """
     rng = np.random.default_rng(seed)
-    lengths = np.geomspace(20, 0.8 * N_ITEMS, N_TERMS).astype(np.int64)
-    items = [np.sort(rng.choice(N_ITEMS, size=n, replace=False)) for n in lengths]
-    impact = [np.round(rng.uniform(0.3, 2.2, size=n) * 4) / 4 for n in lengths]
-    offsets = np.zeros(N_TERMS + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    sizes = np.geomspace(20, 0.8 * N_ITEMS, N_TERMS).astype(np.int64)
+    items = np.concatenate([np.sort(rng.choice(N_ITEMS, size=n, replace=False)) for n in sizes])
+    tf = rng.choice(np.array([1, 1, 1, 1, 2, 3], dtype=np.float32), size=len(items))
+    tf[int(sizes[:30].sum())] = 300
+    lengths = rng.integers(4, 40, size=N_ITEMS).astype(np.float32)
     ids = [f"doc{i // 300:04d}:r:{i % 300:03d}" for i in range(N_ITEMS)]
     order = rng.permutation(N_ITEMS)  # item numbers not in id order, so ties are broken by id, not by number
     ids = [ids[i] for i in order]
-    return MergedPostings(
-        ids=ids, docs={}, doc_of=np.zeros(N_ITEMS, dtype=np.int32), is_chunk=np.zeros(N_ITEMS, dtype=bool),
-        offsets=offsets, items=np.concatenate(items), impact=np.concatenate(impact),
-        max_impact=np.array([imp.max() for imp in impact]),
-        id_rank=np.argsort(np.argsort(np.array(ids), kind="stable")),
-    )
+    terms = np.repeat(np.arange(N_TERMS), sizes)[rng.permutation(len(items))]  # build() must sort them
+    shuffle = np.argsort(terms, kind="stable")
+    unsorted_items, unsorted_tf = np.empty_like(items), np.empty_like(tf)
+    unsorted_items[shuffle], unsorted_tf[shuffle] = items, tf
+    return MergedPostings.build(ids, [], np.zeros(N_ITEMS, dtype=np.int32), terms, unsorted_items, unsorted_tf,
+                                item_norms(lengths, float(lengths.mean())), N_TERMS)
 
 
 def every_posting_scored(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarray | None,
@@ -55,8 +58,11 @@ def test_top_k_equals_scoring_every_posting(zipf: MergedPostings, monkeypatch: p
     real_add = maxscore._add_for
 
     def recording_add(m: MergedPostings, term: int, idf: float, cand: np.ndarray, *rest: object) -> None:
-        whole = len(cand) * maxscore.PROBE_RATIO >= len(m.postings(term)[0])
-        paths.append("whole" if whole else "probe")
+        size = len(m.postings(term)[0])
+        if term in m.dense and len(cand) * maxscore.DENSE_RATIO < size:
+            paths.append("dense")
+        else:
+            paths.append("whole" if len(cand) * maxscore.PROBE_RATIO >= size else "probe")
         real_add(m, term, idf, cand, *rest)  # type: ignore[arg-type]
 
     monkeypatch.setattr(maxscore, "_add_for", recording_add)
@@ -70,7 +76,8 @@ def test_top_k_equals_scoring_every_posting(zipf: MergedPostings, monkeypatch: p
             for k in (1, 5, 50):
                 assert top_k(zipf, q, idf, allowed, k) == every_posting_scored(zipf, q, idf, allowed, k)
                 assert not zipf.work_arrays()[0].any() and not zipf.work_arrays()[1].any()
-    assert {"whole", "probe"} <= set(paths)  # both ways of adding a pruned term ran
+    assert {"whole", "probe", "dense"} <= set(paths)  # every way of adding a pruned term ran
+    assert 30 not in zipf.dense and 31 in zipf.dense
 
 
 def test_the_pool_bound_is_used_once_a_long_list_follows(zipf: MergedPostings,
