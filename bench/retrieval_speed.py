@@ -7,8 +7,11 @@ them and data/*.pdf with `python -m ingest`, open HybridSearch (which builds the
 hybrid search over the questions of ../shared/eval/real_dev.jsonl and a fixed sample of the synthetic QA,
 each within its gold document ("doc"), over the whole corpus ("all") and as the service searches a
 question alone ("question": the units it names resolved to their documents, searched there; all when it
-names none). With retrieval.rows present, row lookups of the questions' source rows are timed too.
-Generated files and indexes are kept under --out and reused by later runs; results go to
+names none). Each search is timed cold (hit and vector caches emptied), right again ("warm"), and as the
+median of --repeats more ("steady": one slow moment of the machine does not count, a slow question does).
+All sizes are opened first and then timed question by question in turn, so a slow spell of the machine
+falls on every size alike. With retrieval.rows present, row lookups of the questions' source rows are
+timed too. Generated files and indexes are kept under --out and reused by later runs; results go to
 --out/retrieval_speed.json.
 """
 
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ from core.store import open_store  # noqa: E402
 SHARED = ROOT.parent / "shared"
 SYNTH = SHARED / "tools" / "synth_disclosures.py"
 REAL_DEV = SHARED / "eval" / "real_dev.jsonl"
+MODES = ("doc", "all", "question")
 
 
 def run(cmd: list[str]) -> float:
@@ -93,8 +98,23 @@ def row_lookup(settings: Settings) -> tuple[str, Callable[[str, list[str] | None
     return None
 
 
-def bench_one(n: int, out: Path, max_queries: int, k: int) -> dict[str, Any]:
-    """Generate, ingest, index and time one corpus size."""
+@dataclass
+class Size:
+    """One corpus size, opened for timing: its searcher, questions and the figures gathered so far."""
+
+    n: int
+    res: dict[str, Any]
+    hs: Any  # retrieval.hybrid.HybridSearch
+    settings: Settings
+    questions: list[dict[str, Any]]
+    by_name: dict[str, str]
+    times: dict[str, list[float]] = field(default_factory=dict)
+    found: dict[str, int] = field(default_factory=dict)
+    judged: int = 0
+
+
+def prepare(n: int, out: Path, max_queries: int) -> Size:
+    """Generate, ingest and index one corpus size; time opening it."""
     from retrieval.hybrid import HybridSearch
     from retrieval.lexical import LexicalIndex
 
@@ -132,61 +152,67 @@ def bench_one(n: int, out: Path, max_queries: int, k: int) -> dict[str, Any]:
     start = time.perf_counter()
     hs.sync()
     res["incremental_sync_when_clean_s"] = round(time.perf_counter() - start, 3)
+    hs.search("预热", k=5)  # first query loads jieba
+    size = Size(n, res, hs, settings, load_questions(synth_dir, max_queries), {i.doc: i.doc_id for i in infos})
+    size.times = {f"{m}_{r}": [] for m in MODES for r in ("cold", "warm", "steady")}
+    size.found = dict.fromkeys(MODES, 0)
+    return size
 
-    by_name = {i.doc: i.doc_id for i in infos}
-    questions = load_questions(synth_dir, max_queries)
-    hs.search("预热", k=k)  # first query loads jieba
-    # cold: nothing read before (hit and vector caches emptied first), as the first search touching its documents;
-    # warm: the same search right again
-    # "question": the service's path for a question alone: resolve the units it names, search those documents
-    modes = ("doc", "all", "question")
-    times: dict[str, list[float]] = {f"{m}_{r}": [] for m in modes for r in ("cold", "warm")}
-    found = dict.fromkeys(modes, 0)
-    judged = 0
-    for q in questions:
-        doc_id = by_name.get(q["doc"]) if q["doc"] else None
-        for mode in modes:
-            if mode == "doc" and doc_id is None:
-                continue
-            for run_name in ("cold", "warm"):
-                if run_name == "cold":  # really cold: at N = 100 the questions share documents read before
-                    hs.hits.clear()
-                    hs.vector.forget()
-                start = time.perf_counter()
-                if mode == "question":
-                    hits = hs.search_question(q["question"], k=k)[1]
-                else:
-                    hits = hs.search(q["question"], [doc_id] if mode == "doc" else None, k=k)
-                times[f"{mode}_{run_name}"].append((time.perf_counter() - start) * 1000)
-            if q["pages"] and doc_id:
-                pages = {(h.chunk.page if isinstance(h, ChunkHit) else h.row.page) for h in hits
-                         if h.doc.doc_id == doc_id}
-                found[mode] += bool(pages & q["pages"])
-        judged += bool(q["pages"] and doc_id)
-    for name, ts in times.items():
+
+def time_question(size: Size, q: dict[str, Any], k: int, repeats: int) -> None:
+    """Time one question every way on one size: cold, right again, and the median of `repeats` more."""
+    hs = size.hs
+    doc_id = size.by_name.get(q["doc"]) if q["doc"] else None
+    for mode in MODES:
+        if mode == "doc" and doc_id is None:
+            continue
+        warm: list[float] = []
+        for n_run in range(2 + repeats):
+            if n_run == 0:  # really cold: at N = 100 the questions share documents read before
+                hs.hits.clear()
+                hs.vector.forget()
+            start = time.perf_counter()
+            if mode == "question":
+                hits = hs.search_question(q["question"], k=k)[1]
+            else:
+                hits = hs.search(q["question"], [doc_id] if mode == "doc" else None, k=k)
+            (warm.append if n_run else size.times[f"{mode}_cold"].append)((time.perf_counter() - start) * 1000)
+        size.times[f"{mode}_warm"].append(warm[0])
+        size.times[f"{mode}_steady"].append(statistics.median(warm[1:]))
+        if q["pages"] and doc_id:
+            pages = {(h.chunk.page if isinstance(h, ChunkHit) else h.row.page) for h in hits if h.doc.doc_id == doc_id}
+            size.found[mode] += bool(pages & q["pages"])
+    size.judged += bool(q["pages"] and doc_id)
+
+
+def finish(size: Size, k: int) -> dict[str, Any]:
+    """The figures of one size: search times, page hits, row lookups, disk."""
+    res, settings = size.res, size.settings
+    for name, ts in size.times.items():
         res[f"search_{name}_ms"] = {"queries": len(ts), "p50": round(pct(ts, 50), 1), "p95": round(pct(ts, 95), 1),
                                     "mean": round(statistics.fmean(ts), 1) if ts else None}
-    for mode in modes:
-        res[f"page_hit_at_{k}_{mode}"] = f"{found[mode]}/{judged}"
+    for mode in MODES:
+        res[f"page_hit_at_{k}_{mode}"] = f"{size.found[mode]}/{size.judged}"
 
     lookup = row_lookup(settings)
     if lookup is not None:
         name, fn = lookup
         ts = []
-        for q in questions:
+        for q in size.questions:
             if q["row"]:
-                doc_id = by_name.get(q["doc"]) if q["doc"] else None
+                doc_id = size.by_name.get(q["doc"]) if q["doc"] else None
                 start = time.perf_counter()
                 fn(q["row"], [doc_id] if doc_id else None, k)
                 ts.append((time.perf_counter() - start) * 1000)
         res[f"row_lookup_ms ({name})"] = {"queries": len(ts), "p50": round(pct(ts, 50), 2),
                                           "p95": round(pct(ts, 95), 2)}
 
+    index = settings.index_dir
     mb = lambda b: round(b / 1e6, 1)  # noqa: E731
     res["disk_mb"] = {"total": mb(du(index)), "sqlite": mb(sum(du(p) for p in index.glob("*.sqlite*"))),
                       "chroma": mb(du(settings.chroma_dir)), "bm25_cache": mb(du(index / "lexical")),
                       "pdf_copies": mb(du(settings.pdf_dir))}
-    hs.close()
+    size.hs.close()
     return res
 
 
@@ -196,14 +222,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, nargs="+", default=[20], help="corpus sizes (e.g. 100 1000); default 20")
     ap.add_argument("--max-queries", type=int, default=400, help="synthetic questions sampled per size")
     ap.add_argument("-k", type=int, default=5, help="hits per search")
+    ap.add_argument("--repeats", type=int, default=3, help="repeats after the first repeated search, for 'steady'")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "retrieval")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sizes = [prepare(n, args.out.resolve(), args.max_queries) for n in args.n]
+    # Question by question, each size in turn: a slow spell of this shared machine falls on every size alike.
+    for i in range(max(len(size.questions) for size in sizes)):
+        for size in sizes:
+            if i < len(size.questions):
+                time_question(size, size.questions[i], args.k, args.repeats)
     results = []
-    for n in args.n:
-        print(f"== N = {n}", flush=True)
-        res = bench_one(n, args.out.resolve(), args.max_queries, args.k)
+    for size in sizes:
+        res = finish(size, args.k)
+        print(f"== N = {size.n}", flush=True)
         print(json.dumps(res, ensure_ascii=False, indent=1), flush=True)
         results.append(res)
     (args.out / "retrieval_speed.json").write_text(json.dumps(results, ensure_ascii=False, indent=1))
