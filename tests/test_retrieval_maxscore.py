@@ -15,7 +15,7 @@ N_TERMS = 40
 def zipf_index(seed: int) -> MergedPostings:
     """Random postings with term lengths from 20 to 48,000, tf mostly 1 and few item lengths (many exact ties).
 
-    Term 30 (about 10,000 items) has one tf too large for a byte, so it stays a sorted list to search.
+    Term 30 (7,965 items) has one tf too large for a byte, so it stays a sorted list to search.
     """
     rng = np.random.default_rng(seed)
     sizes = np.geomspace(20, 0.8 * N_ITEMS, N_TERMS).astype(np.int64)
