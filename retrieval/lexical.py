@@ -246,7 +246,11 @@ class LexicalIndex:
     def _merge(self) -> MergedPostings:
         docs = list(self.docs)
         ids: list[str] = []
-        terms, items, tfs, lengths, doc_of = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)], [], [], []
+        terms: list[np.ndarray] = []
+        items: list[np.ndarray] = []
+        tfs: list[np.ndarray] = []
+        lengths: list[np.ndarray] = []
+        doc_of: list[np.ndarray] = []
         for n, doc_id in enumerate(docs):
             p = self.docs[doc_id]
             assert p.terms is not None
@@ -257,10 +261,8 @@ class LexicalIndex:
             doc_of.append(np.full(len(p.ids), n, dtype=np.int32))
             ids.extend(p.ids)
         avgdl = max(self.total_len / max(self.n_items, 1), 1e-9)
-        return MergedPostings.build(
-            ids, docs, np.concatenate(doc_of) if docs else np.zeros(0, dtype=np.int32), np.concatenate(terms),
-            np.concatenate(items), np.concatenate(tfs) if docs else np.zeros(0, dtype=np.float32),
-            item_norms(np.concatenate(lengths) if docs else np.zeros(0), avgdl), len(self.vocab))
+        return MergedPostings.build(ids, docs, _cat(doc_of, np.int32), _cat(terms, np.int64), _cat(items, np.int64),
+                                    _cat(tfs, np.float32), item_norms(_cat(lengths, np.float32), avgdl), len(self.vocab))
 
     def _search_merged(self, q: np.ndarray, idf: np.ndarray, doc_ids: list[str] | None, k: int,
                        kind: str | None) -> list[tuple[str, float]]:
@@ -300,3 +302,8 @@ class LexicalIndex:
         """Sizes of the index: documents, items, distinct terms, average item length."""
         return {"docs": len(self.docs), "items": self.n_items, "terms": len(self.vocab),
                 "avg_len": self.total_len / self.n_items if self.n_items else 0.0}
+
+
+def _cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The parts end to end (an empty array of `dtype` when there are none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)

@@ -223,7 +223,7 @@ def _dense_tfs(offsets: np.ndarray, items: np.ndarray, tf: np.ndarray, n_items: 
     out: dict[int, np.ndarray] = {}
     for term in np.flatnonzero(np.diff(offsets) >= max(n_items // DENSE_SHARE, 1)):
         sl = slice(int(offsets[term]), int(offsets[term + 1]))
-        if tf[sl].max() <= 255:  # a byte holds it (tf is a count: a longer one keeps the binary search)
+        if tf[sl].max() <= 255:  # a count above 255 does not fit in a byte: that term keeps the binary search
             tfs = np.zeros(n_items, dtype=np.uint8)
             tfs[items[sl]] = tf[sl]
             out[int(term)] = tfs
