@@ -24,7 +24,7 @@ from core.settings import Settings, get_settings
 from core.store import TableStore, open_store
 
 from .items import Item, iter_doc_items
-from .maxscore import MergedPostings, allowed_items, impacts, item_norms, top_k
+from .maxscore import MergedPostings, allowed_items, impacts, item_norms, kth_largest, top_k
 from .tokens import query_tokens, tokenize
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ class LexicalIndex:
             scores[[marker not in i for i in p.ids]] = 0.0
         top = np.nonzero(scores > 0)[0]
         if len(top) > k:  # all items tied with the k-th: the caller breaks ties by id, as the merged search does
-            top = top[scores[top] >= np.partition(scores[top], len(top) - k)[len(top) - k]]
+            top = top[scores[top] >= kth_largest(scores[top], k)]
         return [(float(scores[i]), p.ids[i]) for i in top]
 
     def item_ids(self, doc_id: str) -> list[str] | None:

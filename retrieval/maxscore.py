@@ -136,7 +136,7 @@ def _top_k(m: MergedPostings, q: np.ndarray, idf: np.ndarray, allowed: np.ndarra
             for j in range(n + 1, len(q)):
                 _add_for(m, int(q[j]), float(idf[j]), cand, scores, touched)
                 got = scores[cand]
-                theta = max(theta, _kth(got, k))
+                theta = max(theta, kth_largest(got, k))
                 cand = cand[got + rest[j] >= theta]
             return _top(m, cand, scores, k)
     top = _candidates(touched, scores, mark, 0.0, strict=True)
@@ -155,15 +155,15 @@ def _raise(scores: np.ndarray, items: np.ndarray, pool: np.ndarray | None, theta
     Without `pooling` no pool is kept.
     """
     if pool is not None and len(items) > POOL_LIST:
-        return max(theta, _kth(scores[pool], k)), pool
+        return max(theta, kth_largest(scores[pool], k)), pool
     got = scores[items]
     if not pooling:  # no list long enough to need the pool follows: don't pick one out
-        return max(theta, _kth(got, k)), pool
+        return max(theta, kth_largest(got, k)), pool
     if len(items) > POOL:
         keep = np.argpartition(got, len(got) - POOL)[len(got) - POOL:]
         items, got = items[keep], got[keep]
-    mine = _kth(got, k)
-    kept = _kth(scores[pool], k) if pool is not None else 0.0
+    mine = kth_largest(got, k)
+    kept = kth_largest(scores[pool], k) if pool is not None else 0.0
     if kept > mine:  # the old pool still holds the better items
         return max(theta, kept), pool
     return max(theta, mine), items
@@ -230,7 +230,7 @@ def _dense_tfs(offsets: np.ndarray, items: np.ndarray, tf: np.ndarray, n_items: 
     return out
 
 
-def _kth(values: np.ndarray, k: int) -> float:
+def kth_largest(values: np.ndarray, k: int) -> float:
     """The k-th largest value (0 when there are fewer than k)."""
     if len(values) < k:
         return 0.0
@@ -240,6 +240,6 @@ def _kth(values: np.ndarray, k: int) -> float:
 def _top(m: MergedPostings, idx: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[str, float]]:
     idx = idx[scores[idx] > 0]
     if len(idx) > k:  # all items tied with the k-th compete, by id, whichever were scored
-        idx = idx[scores[idx] >= _kth(scores[idx], k)]
+        idx = idx[scores[idx] >= kth_largest(scores[idx], k)]
     idx = idx[np.lexsort((m.id_rank[idx], -scores[idx]))[:k]]
     return [(m.ids[i], float(scores[i])) for i in idx]

@@ -80,21 +80,17 @@ class _Corpus:
     by_ends: dict[tuple[str, str], list[int]]  # (first, last) character of an alias -> document positions
     by_city: dict[str, list[int]]  # city base -> document positions
     known: set[str]  # every document's city base
-    _order: dict[str, int] = field(default_factory=dict)  # city base -> its place in by_city
+    order: dict[str, int] = field(init=False)  # city base -> its place in by_city
+    lengths: set[int] = field(init=False)  # of the city bases
+
+    def __post_init__(self) -> None:
+        self.order = {b: n for n, b in enumerate(self.by_city)}
+        self.lengths = {len(b) for b in self.by_city}
 
     def cities_in(self, q: str) -> list[str]:
         """The city bases q contains, in by_city's order, by looking up q's substrings (not every city)."""
-        if not self.by_city:
-            return []
-        order = self._city_order()
-        lengths = {len(b) for b in order}
-        found = {q[i:i + n] for n in lengths for i in range(len(q) - n + 1)} & order.keys()
-        return sorted(found, key=order.__getitem__)
-
-    def _city_order(self) -> dict[str, int]:
-        if len(self._order) != len(self.by_city):
-            self._order = {b: n for n, b in enumerate(self.by_city)}
-        return self._order
+        found = {q[i:i + n] for n in self.lengths for i in range(len(q) - n + 1)} & self.order.keys()
+        return sorted(found, key=self.order.__getitem__)
 
     def candidates(self, q: str) -> list[int]:
         """Positions of documents with an alias whose first (or city) and last character are in q, in order."""
